@@ -1,0 +1,119 @@
+//! The MNIST splits as a Burn [`Dataset`].
+
+use burn::data::dataset::{Dataset, DatasetError};
+
+use crate::error::DataError;
+use crate::source::DataSource;
+use crate::{IMAGE_PIXELS, NUM_CLASSES};
+
+/// One of the two MNIST splits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// The 60,000 training digits.
+    Train,
+    /// The 10,000 test digits (the notebook's validation set).
+    Test,
+}
+
+impl Split {
+    /// The standard (ungzipped) names of the split's image and label files.
+    pub fn file_names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Train => ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+            Self::Test => ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+        }
+    }
+}
+
+/// One digit: its 28x28 pixels (0..255, row-major) and its label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MnistItem {
+    /// Greyscale pixels, row-major, white ink (255) on black (0).
+    pub pixels: [u8; IMAGE_PIXELS],
+    /// The digit, 0..9.
+    pub label: u8,
+}
+
+/// An MNIST split held as one contiguous `u8` pixel buffer and its labels.
+#[derive(Debug, Clone)]
+pub struct MnistDataset {
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl MnistDataset {
+    /// Loads and checks `split` from `source`.
+    pub fn load(source: &DataSource, split: Split) -> Result<Self, DataError> {
+        let (pixels, labels) = source.load(split)?;
+        Ok(Self { pixels, labels })
+    }
+
+    /// Builds a dataset from items already in memory (pictures, tests).
+    pub fn from_items(items: &[MnistItem]) -> Self {
+        Self {
+            pixels: items.iter().flat_map(|item| item.pixels).collect(),
+            labels: items.iter().map(|item| item.label).collect(),
+        }
+    }
+
+    /// Keeps only the first `len` items (all of them if there are fewer).
+    pub fn truncate(mut self, len: usize) -> Self {
+        self.labels.truncate(len);
+        self.pixels.truncate(self.labels.len() * IMAGE_PIXELS);
+        self
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the split holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// All labels, in file order.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// The pixels of item `index`, or `None` past the end.
+    pub fn image(&self, index: usize) -> Option<&[u8]> {
+        self.pixels
+            .get(index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS)
+    }
+
+    /// How many items of each digit the split holds.
+    pub fn label_counts(&self) -> [usize; NUM_CLASSES] {
+        let mut counts = [0; NUM_CLASSES];
+        for &label in &self.labels {
+            counts[usize::from(label)] += 1;
+        }
+        counts
+    }
+
+    /// Item `index`, or `None` past the end.
+    pub fn item(&self, index: usize) -> Option<MnistItem> {
+        let pixels = self.image(index)?.try_into().ok()?;
+        Some(MnistItem {
+            pixels,
+            label: self.labels[index],
+        })
+    }
+}
+
+impl Dataset<MnistItem> for MnistDataset {
+    fn get(&self, index: usize) -> Result<MnistItem, DatasetError> {
+        self.item(index).ok_or_else(|| {
+            DatasetError::new(DataError::IndexOutOfRange {
+                index,
+                len: self.len(),
+            })
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+}

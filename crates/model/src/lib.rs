@@ -1,0 +1,176 @@
+//! The Keras notebook's network as a Burn [`Module`]:
+//!
+//! ```text
+//! Sequential[Conv2D(8, 3x3, valid, no activation), MaxPooling2D(2), Flatten, Dense(10, softmax)]
+//! ```
+//!
+//! with Keras's initialisation (Glorot-uniform weights, zero biases), 13,610
+//! parameters. [`KerasNet::forward`] returns logits; the softmax lives in
+//! [`KerasNet::probabilities`] (and, for training, inside the cross-entropy loss).
+//!
+//! Layout: Burn is NCHW (`[batch, channels, rows, cols]`) while Keras is NHWC.
+//! Both flatten the pooled maps before the dense layer, so the dense weights
+//! of a Keras model are a row permutation of ours: (row, col, channel) order
+//! there, (channel, row, col) here. Same function, different weight layout.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+/// Keras's default kernel initialiser, `glorot_uniform`.
+const GLOROT_UNIFORM: Initializer = Initializer::XavierUniform { gain: 1.0 };
+
+/// The network's hyper-parameters; the defaults are the notebook's.
+#[derive(Config, Debug)]
+pub struct KerasNetConfig {
+    /// Convolution filters (output channels).
+    #[config(default = 8)]
+    pub filters: usize,
+    /// Side of the square convolution kernel.
+    #[config(default = 3)]
+    pub kernel_size: usize,
+    /// Side (and stride) of the square max-pooling window.
+    #[config(default = 2)]
+    pub pool_size: usize,
+    /// Output classes.
+    #[config(default = 10)]
+    pub num_classes: usize,
+    /// Input channels.
+    #[config(default = 1)]
+    pub channels: usize,
+    /// Side of the square input images.
+    #[config(default = 28)]
+    pub image_size: usize,
+}
+
+/// Why a [`KerasNetConfig`] describes no network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GeometryError {
+    /// A size is zero.
+    Zero(&'static str),
+    /// The kernel does not fit in the image.
+    KernelTooLarge {
+        /// Kernel side.
+        kernel: usize,
+        /// Image side.
+        image: usize,
+    },
+    /// The pooling window does not fit in the convolution's output.
+    PoolTooLarge {
+        /// Pooling side.
+        pool: usize,
+        /// Side of the feature map after the convolution.
+        feature_map: usize,
+    },
+}
+
+impl std::fmt::Display for GeometryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Zero(what) => write!(f, "{what} must be at least 1"),
+            Self::KernelTooLarge { kernel, image } => write!(
+                f,
+                "kernel_size {kernel} is larger than the {image}x{image} image"
+            ),
+            Self::PoolTooLarge { pool, feature_map } => write!(
+                f,
+                "pool_size {pool} is larger than the {feature_map}x{feature_map} feature map after the convolution"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GeometryError {}
+
+impl KerasNetConfig {
+    /// Side of the feature map after the valid, stride-1 convolution.
+    pub fn conv_output_size(&self) -> usize {
+        self.image_size + 1 - self.kernel_size
+    }
+
+    /// Side of the feature map after max-pooling (Keras floors it, as Burn does).
+    pub fn pool_output_size(&self) -> usize {
+        self.conv_output_size() / self.pool_size
+    }
+
+    /// Inputs of the dense layer: the flattened pooled maps (1,352 in the notebook).
+    pub fn flat_features(&self) -> usize {
+        self.filters * self.pool_output_size().pow(2)
+    }
+
+    /// Checks that the layers fit together; [`KerasNetConfig::init`] assumes it.
+    pub fn check(&self) -> Result<(), GeometryError> {
+        for (value, name) in [
+            (self.filters, "filters"),
+            (self.kernel_size, "kernel_size"),
+            (self.pool_size, "pool_size"),
+            (self.num_classes, "num_classes"),
+            (self.channels, "channels"),
+            (self.image_size, "image_size"),
+        ] {
+            if value == 0 {
+                return Err(GeometryError::Zero(name));
+            }
+        }
+        if self.kernel_size > self.image_size {
+            return Err(GeometryError::KernelTooLarge {
+                kernel: self.kernel_size,
+                image: self.image_size,
+            });
+        }
+        if self.pool_size > self.conv_output_size() {
+            return Err(GeometryError::PoolTooLarge {
+                pool: self.pool_size,
+                feature_map: self.conv_output_size(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Builds the network with Keras's initialisation: Glorot-uniform weights,
+    /// zero biases (Burn's own default is Kaiming-uniform for both).
+    pub fn init(&self, device: &Device) -> KerasNet {
+        let mut conv = Conv2dConfig::new(
+            [self.channels, self.filters],
+            [self.kernel_size, self.kernel_size],
+        )
+        .with_initializer(GLOROT_UNIFORM)
+        .init(device);
+        conv.bias = Some(Initializer::Zeros.init([self.filters], device));
+
+        let mut dense = LinearConfig::new(self.flat_features(), self.num_classes)
+            .with_initializer(GLOROT_UNIFORM)
+            .init(device);
+        dense.bias = Some(Initializer::Zeros.init([self.num_classes], device));
+
+        KerasNet {
+            conv,
+            pool: MaxPool2dConfig::new([self.pool_size, self.pool_size]).init(),
+            dense,
+        }
+    }
+}
+
+/// Conv2D -> MaxPooling2D -> Flatten -> Dense, as in the notebook.
+#[derive(Module, Debug)]
+pub struct KerasNet {
+    conv: Conv2d,
+    pool: MaxPool2d,
+    dense: Linear,
+}
+
+impl KerasNet {
+    /// Logits `[B, classes]` for images `[B, channels, side, side]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        // No activation after the convolution: the notebook has none.
+        let features = self.pool.forward(self.conv.forward(images));
+        self.dense.forward(features.flatten(1, 3))
+    }
+
+    /// Class probabilities `[B, classes]`, each row summing to 1 (Keras's softmax output).
+    pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
+        softmax(self.forward(images), 1)
+    }
+}

@@ -1,0 +1,97 @@
+//! The network's shape, outputs and initialisation, on every compiled backend.
+
+use burn::module::Module;
+use burn::prelude::*;
+use model::{GeometryError, KerasNetConfig};
+
+/// Runs one test body per backend this crate's tests are compiled with
+/// (candle's `test_device!` pattern): `backend_tests!(body)` makes a
+/// `body::ndarray` test, and one per further backend feature.
+macro_rules! backend_tests {
+    ($($body:ident),* $(,)?) => {$(
+        mod $body {
+            #[test]
+            #[allow(deprecated)] // burn 0.22 deprecates ndarray; it stays our default CPU backend
+            fn ndarray() {
+                super::$body(&burn::prelude::Device::ndarray());
+            }
+        }
+    )*};
+}
+
+backend_tests!(
+    has_the_notebooks_13610_parameters,
+    outputs_one_probability_row_per_image,
+    starts_from_keras_initialisation,
+);
+
+fn has_the_notebooks_13610_parameters(device: &Device) {
+    let net = KerasNetConfig::new().init(device);
+    assert_eq!(net.num_params(), 13_610);
+    let wider = KerasNetConfig::new().with_filters(16).init(device);
+    assert_eq!(wider.num_params(), 16 * 10 + 16 * 169 * 10 + 10);
+}
+
+fn outputs_one_probability_row_per_image(device: &Device) {
+    let net = KerasNetConfig::new().init(device);
+    let images = Tensor::<4>::random([5, 1, 28, 28], burn::tensor::Distribution::Uniform(0.0, 255.0), device);
+    let logits = net.forward(images.clone());
+    assert_eq!(logits.dims(), [5, 10]);
+    let probabilities = net.probabilities(images);
+    assert_eq!(probabilities.dims(), [5, 10]);
+    let sums = probabilities.clone().sum_dim(1).into_data().into_vec::<f32>().unwrap();
+    for sum in sums {
+        assert!((sum - 1.0).abs() < 1e-5, "row sums to {sum}");
+    }
+    let values = probabilities.into_data().into_vec::<f32>().unwrap();
+    assert!(values.iter().all(|p| (0.0..=1.0).contains(p)));
+}
+
+/// Glorot-uniform weights lie in ±sqrt(6 / (fan_in + fan_out)) and spread
+/// over it (variance limit²/3); biases are zero.
+fn starts_from_keras_initialisation(device: &Device) {
+    device.seed(7);
+    let net = KerasNetConfig::new().init(device);
+    let mut tensors = std::collections::HashMap::new();
+    struct Collect<'a>(&'a mut std::collections::HashMap<usize, Vec<f32>>);
+    impl burn::module::ModuleVisitor for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let values = param.val().into_data().into_vec::<f32>().unwrap();
+            self.0.insert(values.len(), values);
+        }
+    }
+    net.visit(&mut Collect(&mut tensors));
+
+    let conv_limit = (6.0f32 / (9.0 + 72.0)).sqrt();
+    let dense_limit = (6.0f32 / (1352.0 + 10.0)).sqrt();
+    for (len, limit) in [(72, conv_limit), (13_520, dense_limit)] {
+        let weights = &tensors[&len];
+        assert!(weights.iter().all(|w| w.abs() <= limit), "weights of {len} within ±{limit}");
+        let variance = weights.iter().map(|w| w * w).sum::<f32>() / len as f32;
+        let expected = limit * limit / 3.0;
+        assert!(
+            (variance - expected).abs() < 0.35 * expected,
+            "variance {variance} of {len} weights, expected about {expected}"
+        );
+    }
+    assert!(tensors[&8].iter().all(|&b| b == 0.0), "conv bias is zero");
+    assert!(tensors[&10].iter().all(|&b| b == 0.0), "dense bias is zero");
+}
+
+#[test]
+fn impossible_geometries_are_refused() {
+    assert_eq!(KerasNetConfig::new().check(), Ok(()));
+    assert_eq!(KerasNetConfig::new().flat_features(), 1352);
+    assert_eq!(
+        KerasNetConfig::new().with_kernel_size(29).check(),
+        Err(GeometryError::KernelTooLarge { kernel: 29, image: 28 })
+    );
+    assert_eq!(
+        KerasNetConfig::new().with_pool_size(27).check(),
+        Err(GeometryError::PoolTooLarge { pool: 27, feature_map: 26 })
+    );
+    assert_eq!(
+        KerasNetConfig::new().with_filters(0).check(),
+        Err(GeometryError::Zero("filters"))
+    );
+}

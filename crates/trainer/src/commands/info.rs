@@ -1,0 +1,42 @@
+//! `trainer info`: the notebook's data cells.
+
+use anyhow::Result;
+use data::{DataSource, IMAGE_SIDE, Split, one_hot};
+
+use crate::cli::DataArgs;
+use crate::commands::{load_split, numpy_vector};
+
+/// Prints the shapes the notebook prints, the first label and its one-hot row,
+/// and the first image as text.
+pub fn run(args: &DataArgs) -> Result<()> {
+    let source = DataSource::resolve(args.data_dir.as_deref())?;
+    let train = load_split(&source, Split::Train, None)?;
+    let test = load_split(&source, Split::Test, None)?;
+    let (n_train, n_test) = (train.len(), test.len());
+
+    println!("data: {source}");
+    println!("X_train.shape, X_test.shape: ({n_train}, {IMAGE_SIDE}, {IMAGE_SIDE}) ({n_test}, {IMAGE_SIDE}, {IMAGE_SIDE})");
+    println!("y_train.shape, y_test.shape: ({n_train},) ({n_test},)");
+    println!("X_train[0].shape: ({IMAGE_SIDE}, {IMAGE_SIDE})");
+    println!("after reshape: ({n_train}, {IMAGE_SIDE}, {IMAGE_SIDE}, 1) ({n_test}, {IMAGE_SIDE}, {IMAGE_SIDE}, 1)");
+    if let (Some(&label), Some(image)) = (train.labels().first(), train.image(0)) {
+        println!("y_train[0]: {label}");
+        println!("to_categorical(y_train)[0]: {}", numpy_vector(one_hot(label)));
+        println!("X_train[0]:");
+        for row in image.chunks(IMAGE_SIDE) {
+            let line: String = row.iter().map(|&p| shade(p)).collect();
+            println!("  {}", line.trim_end());
+        }
+    }
+    Ok(())
+}
+
+/// A pixel as two characters, darker to lighter ink.
+fn shade(pixel: u8) -> &'static str {
+    match pixel {
+        0..=31 => "  ",
+        32..=127 => "..",
+        128..=223 => "++",
+        224..=255 => "##",
+    }
+}

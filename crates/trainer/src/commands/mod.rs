@@ -1,0 +1,107 @@
+//! One module per subcommand, plus what they share: loading a split and
+//! predicting it with a network.
+
+pub mod info;
+pub mod predict;
+pub mod train;
+
+use anyhow::{Result, bail};
+use burn::prelude::*;
+use data::{DataSource, MnistBatcher, MnistDataset, PixelScaling, Split};
+use model::KerasNet;
+
+/// Loads `split`, keeping its first `size` items if asked.
+pub fn load_split(source: &DataSource, split: Split, size: Option<usize>) -> Result<MnistDataset> {
+    let dataset = MnistDataset::load(source, split)?;
+    let Some(size) = size else {
+        return Ok(dataset);
+    };
+    if size > dataset.len() {
+        let key = match split {
+            Split::Train => "data.train_size",
+            Split::Test => "data.test_size",
+        };
+        bail!(
+            "config key `{key}` = {size}: larger than the {} items of {source}",
+            dataset.len()
+        );
+    }
+    Ok(dataset.truncate(size))
+}
+
+/// Class probabilities of every item of `dataset`, `batch_size` images at a time,
+/// as rows of 10 in dataset order.
+pub fn predict_probabilities(
+    net: &KerasNet,
+    dataset: &MnistDataset,
+    scaling: PixelScaling,
+    batch_size: usize,
+    device: &Device,
+) -> Result<Vec<[f32; data::NUM_CLASSES]>> {
+    let batcher = MnistBatcher::new(scaling);
+    let mut rows = Vec::with_capacity(dataset.len());
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    for chunk in indices.chunks(batch_size) {
+        let images = batcher.images(chunk.iter().filter_map(|&i| dataset.image(i)), device);
+        let probabilities = net
+            .probabilities(images)
+            .into_data()
+            .into_vec::<f32>()
+            .map_err(|err| anyhow::anyhow!("cannot read the predictions back: {err:?}"))?;
+        rows.extend(
+            probabilities
+                .chunks_exact(data::NUM_CLASSES)
+                .map(|row| <[f32; data::NUM_CLASSES]>::try_from(row).expect("rows of 10")),
+        );
+    }
+    Ok(rows)
+}
+
+/// Index of the largest probability.
+pub fn argmax(row: &[f32]) -> usize {
+    row.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(index, _)| index)
+}
+
+/// `[7 2 1 0]`, numpy's way of printing an integer vector.
+pub fn numpy_vector(values: impl IntoIterator<Item = impl std::fmt::Display>) -> String {
+    let items: Vec<String> = values.into_iter().map(|v| v.to_string()).collect();
+    format!("[{}]", items.join(" "))
+}
+
+/// One probability row as numpy prints it: `[1.23e-05 ... 9.99e-01]`.
+pub fn probability_row(row: &[f32]) -> String {
+    numpy_vector(row.iter().map(|&p| scientific(p)))
+}
+
+/// `1.23e-05`: two decimals, a signed two-digit exponent.
+fn scientific(value: f32) -> String {
+    let formatted = format!("{value:.2e}");
+    match formatted.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let exponent: i32 = exponent.parse().unwrap_or(0);
+            let sign = if exponent < 0 { '-' } else { '+' };
+            format!("{mantissa}e{sign}{:02}", exponent.abs())
+        }
+        None => formatted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_picks_the_largest_probability() {
+        assert_eq!(argmax(&[0.1, 0.7, 0.2]), 1);
+        assert_eq!(argmax(&[0.0, 0.0, 0.0, 1.0]), 3);
+    }
+
+    #[test]
+    fn vectors_print_like_numpy() {
+        assert_eq!(numpy_vector([7, 2, 1, 0]), "[7 2 1 0]");
+        assert_eq!(probability_row(&[0.5, 1.0, 1.234e-5]), "[5.00e-01 1.00e+00 1.23e-05]");
+    }
+}

@@ -1,0 +1,387 @@
+//! Experiment files: what users write (TOML, every key optional, unknown keys
+//! refused), and the checked [`Experiment`] the rest of the program runs on.
+
+use std::path::{Path, PathBuf};
+
+use burn::optim::AdamConfig;
+use data::PixelScaling;
+use model::KerasNetConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::BackendChoice;
+
+/// Why an experiment file or override is unusable. Each names the file or key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read config: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for an experiment (syntax, type, unknown key).
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, on one line.
+        message: String,
+    },
+    /// A value is out of its range.
+    #[error("config key `{key}` = {value}: {reason}")]
+    Invalid {
+        /// The key, as `section.key`.
+        key: &'static str,
+        /// The offending value.
+        value: String,
+        /// What it must be.
+        reason: String,
+    },
+}
+
+/// An experiment as written in `configs/*.toml`. Every key has the default of
+/// the notebook; unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExperimentFile {
+    /// Name of the experiment; its runs go to `<artifacts>/<name>/`. Default `notebook`.
+    pub name: String,
+    /// Seed of the weight initialisation and the shuffling. Default 42.
+    pub seed: u64,
+    /// Backend: `auto` (default), or one of the compiled-in backends.
+    pub backend: BackendChoice,
+    /// Input data.
+    pub data: DataSection,
+    /// Network shape.
+    pub model: ModelSection,
+    /// Training loop.
+    pub training: TrainingSection,
+    /// Adam's settings.
+    pub optimizer: OptimizerSection,
+}
+
+/// `[data]`: where MNIST comes from and how pixels are scaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSection {
+    /// Directory with the four IDX files. Default: `$BURNIST_DATA`, else the bundled copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// `raw` (0..255, default, the notebook), `unit` (x/255) or `standard`.
+    pub scaling: PixelScaling,
+    /// Train on the first N training images only. Default: all 60,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_size: Option<usize>,
+    /// Validate on the first N test images only. Default: all 10,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_size: Option<usize>,
+}
+
+/// `[model]`: the network's shape. Defaults are the notebook's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSection {
+    /// Convolution filters. Default 8.
+    pub filters: usize,
+    /// Side of the convolution kernel. Default 3.
+    pub kernel_size: usize,
+    /// Side of the max-pooling window. Default 2.
+    pub pool_size: usize,
+}
+
+/// `[training]`: the loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainingSection {
+    /// Epochs. Default 3.
+    pub epochs: usize,
+    /// Training batch size. Default 32 (Keras's).
+    pub batch_size: usize,
+    /// Batch size of validation and prediction (does not change the results). Default 500.
+    pub eval_batch_size: usize,
+    /// Dataloader worker threads; 0 batches on the training thread. Default 0.
+    pub workers: usize,
+}
+
+/// `[optimizer]`: Adam, with Keras's defaults (Burn's own epsilon is 1e-5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimizerSection {
+    /// Learning rate. Default 1e-3.
+    pub learning_rate: f64,
+    /// First-moment decay. Default 0.9.
+    pub beta1: f64,
+    /// Second-moment decay. Default 0.999.
+    pub beta2: f64,
+    /// Numerical stabiliser. Default 1e-7.
+    pub epsilon: f64,
+}
+
+impl Default for ExperimentFile {
+    fn default() -> Self {
+        Self {
+            name: "notebook".into(),
+            seed: 42,
+            backend: BackendChoice::Auto,
+            data: DataSection::default(),
+            model: ModelSection::default(),
+            training: TrainingSection::default(),
+            optimizer: OptimizerSection::default(),
+        }
+    }
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            scaling: PixelScaling::Raw,
+            train_size: None,
+            test_size: None,
+        }
+    }
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        let net = KerasNetConfig::new();
+        Self {
+            filters: net.filters,
+            kernel_size: net.kernel_size,
+            pool_size: net.pool_size,
+        }
+    }
+}
+
+impl Default for TrainingSection {
+    fn default() -> Self {
+        Self {
+            epochs: 3,
+            batch_size: 32,
+            eval_batch_size: 500,
+            workers: 0,
+        }
+    }
+}
+
+impl Default for OptimizerSection {
+    fn default() -> Self {
+        Self {
+            learning_rate: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+impl ExperimentFile {
+    /// Reads an experiment file (TOML, or the JSON a run directory stores).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let parsed = if path.extension().is_some_and(|ext| ext == "json") {
+            serde_json::from_str(&text).map_err(|err| err.to_string())
+        } else {
+            toml::from_str(&text).map_err(|err| err.message().to_owned())
+        };
+        parsed.map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message: one_line(&message),
+        })
+    }
+
+    /// Checks every value once; the result is what the program runs on.
+    pub fn validate(self) -> Result<Experiment, ConfigError> {
+        let positive = |key: &'static str, value: usize| {
+            if value == 0 {
+                Err(invalid(key, value, "must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        if self.name.is_empty()
+            || self.name.starts_with('.')
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(invalid(
+                "name",
+                format!("{:?}", self.name),
+                "must be letters, digits, '-', '_' or '.', not starting with '.'",
+            ));
+        }
+        positive("training.epochs", self.training.epochs)?;
+        positive("training.batch_size", self.training.batch_size)?;
+        positive("training.eval_batch_size", self.training.eval_batch_size)?;
+        if let Some(size) = self.data.train_size {
+            positive("data.train_size", size)?;
+        }
+        if let Some(size) = self.data.test_size {
+            positive("data.test_size", size)?;
+        }
+        let opt = &self.optimizer;
+        if !(opt.learning_rate.is_finite() && opt.learning_rate > 0.0) {
+            return Err(invalid(
+                "optimizer.learning_rate",
+                opt.learning_rate,
+                "must be a positive number",
+            ));
+        }
+        for (key, beta) in [("optimizer.beta1", opt.beta1), ("optimizer.beta2", opt.beta2)] {
+            if !(0.0..1.0).contains(&beta) {
+                return Err(invalid(key, beta, "must be in [0, 1)"));
+            }
+        }
+        if !(opt.epsilon.is_finite() && opt.epsilon > 0.0) {
+            return Err(invalid(
+                "optimizer.epsilon",
+                opt.epsilon,
+                "must be a positive number",
+            ));
+        }
+        let net = KerasNetConfig::new()
+            .with_filters(self.model.filters)
+            .with_kernel_size(self.model.kernel_size)
+            .with_pool_size(self.model.pool_size);
+        net.check().map_err(|err| {
+            let (key, value) = match err {
+                model::GeometryError::Zero("filters") => ("model.filters", net.filters),
+                model::GeometryError::Zero(_) | model::GeometryError::KernelTooLarge { .. } => {
+                    ("model.kernel_size", net.kernel_size)
+                }
+                model::GeometryError::PoolTooLarge { .. } => ("model.pool_size", net.pool_size),
+            };
+            invalid(key, value, err.to_string())
+        })?;
+        let adam = AdamConfig::new()
+            .with_beta_1(opt.beta1 as f32)
+            .with_beta_2(opt.beta2 as f32)
+            .with_epsilon(opt.epsilon as f32);
+        Ok(Experiment {
+            net,
+            adam,
+            file: self,
+        })
+    }
+}
+
+/// A checked experiment: every value in range, the Burn configs built.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The experiment as resolved (file, then overrides), for `config.json`.
+    pub file: ExperimentFile,
+    /// The network.
+    pub net: KerasNetConfig,
+    /// The optimiser (the learning rate goes to the Learner).
+    pub adam: AdamConfig,
+}
+
+impl Experiment {
+    /// Learning rate of the Adam steps.
+    pub fn learning_rate(&self) -> f64 {
+        self.file.optimizer.learning_rate
+    }
+}
+
+fn invalid(key: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Joins a multi-line parser message into one line.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Experiment, String> {
+        toml::from_str::<ExperimentFile>(text)
+            .map_err(|err| err.message().to_owned())
+            .and_then(|file| file.validate().map_err(|err| err.to_string()))
+    }
+
+    #[test]
+    fn an_empty_file_is_the_notebook() {
+        let experiment = parse("").unwrap();
+        assert_eq!(experiment.file, ExperimentFile::default());
+        assert_eq!(experiment.file.training.epochs, 3);
+        assert_eq!(experiment.file.training.batch_size, 32);
+        assert_eq!(experiment.file.optimizer.epsilon, 1e-7);
+        assert_eq!(experiment.file.data.scaling, PixelScaling::Raw);
+        assert_eq!(experiment.net.flat_features(), 1352);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = parse("[training]\nepochz = 3\n").unwrap_err();
+        assert!(err.contains("unknown field `epochz`"), "{err}");
+        let err = parse("colour = 1\n").unwrap_err();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_are_refused() {
+        let err = parse("[training]\nepochs = \"three\"\n").unwrap_err();
+        assert!(err.contains("invalid type"), "{err}");
+        let err = parse("[data]\nscaling = \"log\"\n").unwrap_err();
+        assert!(err.contains("unknown variant `log`"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_key() {
+        for (text, key) in [
+            ("[training]\nepochs = 0", "training.epochs"),
+            ("[training]\nbatch_size = 0", "training.batch_size"),
+            ("[training]\neval_batch_size = 0", "training.eval_batch_size"),
+            ("[optimizer]\nlearning_rate = -0.1", "optimizer.learning_rate"),
+            ("[optimizer]\nlearning_rate = nan", "optimizer.learning_rate"),
+            ("[optimizer]\nbeta1 = 1.0", "optimizer.beta1"),
+            ("[optimizer]\nbeta2 = -0.5", "optimizer.beta2"),
+            ("[optimizer]\nepsilon = 0.0", "optimizer.epsilon"),
+            ("[model]\nfilters = 0", "model.filters"),
+            ("[model]\nkernel_size = 29", "model.kernel_size"),
+            ("[model]\npool_size = 27", "model.pool_size"),
+            ("[data]\ntrain_size = 0", "data.train_size"),
+            ("name = \"../escape\"", "name"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.starts_with(&format!("config key `{key}`")), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_configs_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            ExperimentFile::load(&path)
+                .and_then(ExperimentFile::validate)
+                .unwrap_or_else(|err| panic!("{err}"));
+            seen += 1;
+        }
+        assert!(seen >= 3);
+    }
+
+    #[test]
+    fn a_resolved_config_round_trips_through_json() {
+        let file = parse("name = \"x\"\n[data]\ntrain_size = 100\nscaling = \"unit\"")
+            .unwrap()
+            .file;
+        let json = serde_json::to_string(&file).unwrap();
+        assert_eq!(serde_json::from_str::<ExperimentFile>(&json).unwrap(), file);
+    }
+}

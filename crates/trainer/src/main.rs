@@ -1,0 +1,64 @@
+//! `trainer`: the Keras MNIST notebook on Burn. See `trainer --help`.
+
+mod backend;
+mod classifier;
+mod cli;
+mod commands;
+mod config;
+mod history;
+mod renderer;
+mod runs;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, TrainArgs};
+
+fn main() -> ExitCode {
+    // A bug or a backend that panics still ends in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+        eprintln!("error: internal failure: {message}");
+    }));
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => err.exit(), // --help, --version
+        Err(err) => {
+            // clap's message spans several lines; keep the error and the valid values.
+            let rendered = err.to_string();
+            let lines: Vec<&str> = rendered
+                .lines()
+                .map(str::trim)
+                .filter(|line| {
+                    !line.is_empty() && !line.starts_with("Usage:") && !line.starts_with("For more")
+                })
+                .collect();
+            eprintln!("{}", lines.join(" "));
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match cli.command.unwrap_or(Command::Train(TrainArgs::default())) {
+        Command::Train(args) => commands::train::run(&args),
+        Command::Predict(args) => commands::predict::run(&args),
+        Command::Info(args) => commands::info::run(&args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,166 @@
+//! Run directories: `<artifacts>/<experiment>/run-NNN/`, one per training,
+//! never overwritten; every file in them is written whole or not at all.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// The resolved experiment, as JSON.
+pub const CONFIG_FILE: &str = "config.json";
+/// The final weights of the network (a Burn burnpack record).
+pub const WEIGHTS_FILE: &str = "model.bpk";
+/// The per-epoch history.
+pub const HISTORY_FILE: &str = "history.json";
+
+const RUN_PREFIX: &str = "run-";
+
+/// One training run's directory.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates the next free `run-NNN` under `<artifacts>/<experiment>/`.
+    pub fn create(artifacts: &Path, experiment: &str) -> Result<Self> {
+        let parent = artifacts.join(experiment);
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("{}: cannot create the artifacts directory", parent.display()))?;
+        let mut number = run_numbers(&parent)?.last().map_or(1, |(n, _)| n + 1);
+        loop {
+            let path = parent.join(format!("{RUN_PREFIX}{number:03}"));
+            // create_dir fails if another process took this number meanwhile.
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Self { path }),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => number += 1,
+                Err(err) => {
+                    return Err(err).with_context(|| {
+                        format!("{}: cannot create the run directory", path.display())
+                    });
+                }
+            }
+        }
+    }
+
+    /// A finished run: `path` itself, or the latest finished run of the
+    /// experiment directory `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path.is_dir() {
+            bail!("{}: no such run directory", path.display());
+        }
+        let run = Self {
+            path: path.to_owned(),
+        };
+        if run.is_finished() {
+            return Ok(run);
+        }
+        if path.join(CONFIG_FILE).exists() {
+            bail!(
+                "{}: this run has no {WEIGHTS_FILE}; it did not finish",
+                path.display()
+            );
+        }
+        run_numbers(path)?
+            .into_iter()
+            .rev()
+            .map(|(_, path)| Self { path })
+            .find(Self::is_finished)
+            .with_context(|| format!("{}: holds no finished run", path.display()))
+    }
+
+    fn is_finished(&self) -> bool {
+        self.weights().is_file() && self.config().is_file()
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `config.json`.
+    pub fn config(&self) -> PathBuf {
+        self.path.join(CONFIG_FILE)
+    }
+
+    /// `model.bpk`.
+    pub fn weights(&self) -> PathBuf {
+        self.path.join(WEIGHTS_FILE)
+    }
+
+    /// `history.json`.
+    pub fn history(&self) -> PathBuf {
+        self.path.join(HISTORY_FILE)
+    }
+}
+
+/// The `run-NNN` directories under `parent`, in increasing order.
+fn run_numbers(parent: &Path) -> Result<Vec<(u32, PathBuf)>> {
+    let entries = std::fs::read_dir(parent)
+        .with_context(|| format!("{}: cannot list runs", parent.display()))?;
+    let mut runs: Vec<(u32, PathBuf)> = entries
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let number = name.to_str()?.strip_prefix(RUN_PREFIX)?.parse().ok()?;
+            Some((number, entry.path()))
+        })
+        .collect();
+    runs.sort();
+    Ok(runs)
+}
+
+/// Writes `contents` to a temporary file beside `path`, then renames it into
+/// place: a reader sees the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    std::io::Write::write_all(&mut file, contents)
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    file.persist(path)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+/// [`write_atomic`] of a value as pretty JSON.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(value)?;
+    json.push(b'\n');
+    write_atomic(path, &json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_numbered_and_the_latest_finished_one_is_opened() {
+        let root = tempfile::tempdir().unwrap();
+        let first = RunDir::create(root.path(), "exp").unwrap();
+        let second = RunDir::create(root.path(), "exp").unwrap();
+        assert!(first.path().ends_with("exp/run-001"));
+        assert!(second.path().ends_with("exp/run-002"));
+
+        let experiment = root.path().join("exp");
+        assert!(RunDir::open(&experiment).is_err(), "no run has finished yet");
+        for run in [&first, &second] {
+            write_atomic(&run.config(), b"{}").unwrap();
+        }
+        write_atomic(&first.weights(), b"w").unwrap();
+        assert_eq!(RunDir::open(&experiment).unwrap().path(), first.path());
+        write_atomic(&second.weights(), b"w").unwrap();
+        assert_eq!(RunDir::open(&experiment).unwrap().path(), second.path());
+        assert_eq!(RunDir::open(first.path()).unwrap().path(), first.path());
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new contents").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new contents");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+    }
+}

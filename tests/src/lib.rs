@@ -1,0 +1,105 @@
+//! Helpers for the end-to-end tests in `tests/tests/`: they build the `trainer`
+//! binary once (same profile as the tests, features from `BURNIST_E2E_FEATURES`)
+//! and run it as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `trainer` binary, built on first use.
+pub fn trainer_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        // target/<profile>/deps/<this test> -> target/<profile>/
+        let exe = std::env::current_exe().expect("the test binary has a path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("tests run from target/<profile>/deps");
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo.current_dir(repo_root()).args(["build", "-p", "trainer"]);
+        if profile_dir.file_name().is_some_and(|name| name == "release") {
+            cargo.arg("--release");
+        }
+        if let Ok(features) = std::env::var("BURNIST_E2E_FEATURES") {
+            cargo.args(["--features", &features]);
+        }
+        let output = cargo.output().expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building trainer failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        profile_dir.join(format!("trainer{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, Some(0), "trainer failed:\n{}\n{}", self.stdout, self.stderr);
+        &self.stdout
+    }
+
+    /// Asserts a clean failure: non-zero exit, one `error: ...` line on stderr
+    /// that contains `needle`, no panic. Returns the line.
+    pub fn fails_with(&self, needle: &str) -> &str {
+        assert!(
+            matches!(self.code, Some(code) if code != 0),
+            "expected a failure, got {:?}:\n{}\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
+        assert!(!self.stderr.contains("RUST_BACKTRACE"), "backtrace hint:\n{}", self.stderr);
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "expected one line on stderr:\n{}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+        assert!(lines[0].contains(needle), "{:?} lacks {needle:?}", lines[0]);
+        lines[0]
+    }
+}
+
+/// Runs `trainer args...` in `dir` with no data-directory variable set.
+pub fn trainer(dir: &Path, args: &[&str]) -> Run {
+    Command::new(trainer_binary())
+        .current_dir(dir)
+        .args(args)
+        .env_remove("BURNIST_DATA")
+        .output()
+        .expect("the trainer binary runs")
+        .into()
+}
+
+/// Reads a JSON file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
