@@ -22,8 +22,13 @@ pub fn trainer_binary() -> &'static Path {
             .and_then(Path::parent)
             .expect("tests run from target/<profile>/deps");
         let mut cargo = Command::new(env!("CARGO"));
-        cargo.current_dir(repo_root()).args(["build", "-p", "trainer"]);
-        if profile_dir.file_name().is_some_and(|name| name == "release") {
+        cargo
+            .current_dir(repo_root())
+            .args(["build", "-p", "trainer"]);
+        if profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release")
+        {
             cargo.arg("--release");
         }
         if let Ok(features) = std::env::var("BURNIST_E2E_FEATURES") {
@@ -63,7 +68,13 @@ impl From<Output> for Run {
 impl Run {
     /// Asserts success and returns stdout.
     pub fn ok(&self) -> &str {
-        assert_eq!(self.code, Some(0), "trainer failed:\n{}\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(0),
+            "trainer failed:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
         &self.stdout
     }
 
@@ -78,9 +89,22 @@ impl Run {
             self.stderr
         );
         assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
-        assert!(!self.stderr.contains("RUST_BACKTRACE"), "backtrace hint:\n{}", self.stderr);
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "expected one line on stderr:\n{}", self.stderr);
+        assert!(
+            !self.stderr.contains("RUST_BACKTRACE"),
+            "backtrace hint:\n{}",
+            self.stderr
+        );
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one line on stderr:\n{}",
+            self.stderr
+        );
         assert!(lines[0].starts_with("error: "), "{}", lines[0]);
         assert!(lines[0].contains(needle), "{:?} lacks {needle:?}", lines[0]);
         lines[0]
@@ -100,6 +124,7 @@ pub fn trainer(dir: &Path, args: &[&str]) -> Run {
 
 /// Reads a JSON file.
 pub fn read_json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }

@@ -13,11 +13,20 @@ fn info_prints_the_notebooks_data_cells() {
     let dir = tempfile::tempdir().unwrap();
     let run = trainer(dir.path(), &["info"]);
     let out = run.ok();
-    assert!(out.contains("y_train.shape, y_test.shape: (60000,) (10000,)"), "{out}");
+    assert!(
+        out.contains("y_train.shape, y_test.shape: (60000,) (10000,)"),
+        "{out}"
+    );
     assert!(out.contains("X_train[0].shape: (28, 28)"), "{out}");
-    assert!(out.contains("after reshape: (60000, 28, 28, 1) (10000, 28, 28, 1)"), "{out}");
+    assert!(
+        out.contains("after reshape: (60000, 28, 28, 1) (10000, 28, 28, 1)"),
+        "{out}"
+    );
     assert!(out.contains("y_train[0]: 5"), "{out}");
-    assert!(out.contains("to_categorical(y_train)[0]: [0 0 0 0 0 1 0 0 0 0]"), "{out}");
+    assert!(
+        out.contains("to_categorical(y_train)[0]: [0 0 0 0 0 1 0 0 0 0]"),
+        "{out}"
+    );
 }
 
 /// Smoke training, then prediction from the saved run: both see the same model.
@@ -27,13 +36,25 @@ fn a_trained_run_reloads_and_predicts_the_same() {
     let artifacts = dir.path().join("out");
     let out = trainer(
         dir.path(),
-        &["train", "--config", &smoke_config(), "--artifacts", artifacts.to_str().unwrap()],
+        &[
+            "train",
+            "--config",
+            &smoke_config(),
+            "--artifacts",
+            artifacts.to_str().unwrap(),
+        ],
     );
     let train_out = out.ok();
-    assert!(train_out.contains("Epoch 1/1 - 94/94 - loss: "), "{train_out}");
+    assert!(
+        train_out.contains("Epoch 1/1 - 94/94 - loss: "),
+        "{train_out}"
+    );
     assert!(train_out.contains("labels:    [7 2 1 0]"), "{train_out}");
     assert_eq!(
-        train_out.lines().filter(|l| l.starts_with("Epoch ")).count(),
+        train_out
+            .lines()
+            .filter(|l| l.starts_with("Epoch "))
+            .count(),
         1,
         "one line per epoch, none per batch:\n{train_out}"
     );
@@ -45,14 +66,23 @@ fn a_trained_run_reloads_and_predicts_the_same() {
     let epochs = history["epochs"].as_array().unwrap();
     assert_eq!(epochs.len(), 1);
     let val_accuracy = epochs[0]["val_accuracy"].as_f64().unwrap();
-    assert!((0.75..=1.0).contains(&val_accuracy), "smoke val_accuracy {val_accuracy}");
+    assert!(
+        (0.75..=1.0).contains(&val_accuracy),
+        "smoke val_accuracy {val_accuracy}"
+    );
     assert!(epochs[0]["loss"].as_f64().unwrap() > 0.0);
     let config = read_json(&run_dir.join("config.json"));
     assert_eq!(config["data"]["scaling"], "unit");
 
     let predict = trainer(
         dir.path(),
-        &["predict", "--run", artifacts.join("smoke").to_str().unwrap(), "--first", "4"],
+        &[
+            "predict",
+            "--run",
+            artifacts.join("smoke").to_str().unwrap(),
+            "--first",
+            "4",
+        ],
     );
     let predict_out = predict.ok();
     let line = |text: &str, prefix: &str| {
@@ -61,7 +91,10 @@ fn a_trained_run_reloads_and_predicts_the_same() {
             .unwrap_or_else(|| panic!("no {prefix} in {text}"))
             .to_owned()
     };
-    assert_eq!(line(predict_out, "predicted:"), line(train_out, "predicted:"));
+    assert_eq!(
+        line(predict_out, "predicted:"),
+        line(train_out, "predicted:")
+    );
     assert_eq!(line(predict_out, "labels:"), "labels:    [7 2 1 0]");
     assert!(predict_out.contains("(10000 test images)"), "{predict_out}");
 }
@@ -70,7 +103,15 @@ fn a_trained_run_reloads_and_predicts_the_same() {
 fn a_second_run_gets_its_own_directory() {
     let dir = tempfile::tempdir().unwrap();
     let args = [
-        "train", "--config", &smoke_config(), "--artifacts", "a", "--train-size", "320", "--test-size", "100",
+        "train",
+        "--config",
+        &smoke_config(),
+        "--artifacts",
+        "a",
+        "--train-size",
+        "320",
+        "--test-size",
+        "100",
     ];
     trainer(dir.path(), &args).ok();
     let first = dir.path().join("a/smoke/run-001");
@@ -79,7 +120,10 @@ fn a_second_run_gets_its_own_directory() {
     trainer(dir.path(), &args).ok();
     assert!(dir.path().join("a/smoke/run-002/model.bpk").is_file());
     assert_eq!(std::fs::read(first.join("model.bpk")).unwrap(), before);
-    assert_eq!(std::fs::read(first.join("history.json")).unwrap(), history_before);
+    assert_eq!(
+        std::fs::read(first.join("history.json")).unwrap(),
+        history_before
+    );
 }
 
 /// The acceptance run: the notebook, exactly, reaches the notebook's accuracy.
@@ -94,7 +138,10 @@ fn the_notebook_reaches_keras_accuracy() {
     let history = read_json(&dir.path().join("artifacts/notebook/run-001/history.json"));
     let last = &history["epochs"][2];
     let val_accuracy = last["val_accuracy"].as_f64().unwrap();
-    assert!(val_accuracy >= 0.94, "val_accuracy {val_accuracy} after 3 epochs");
+    assert!(
+        val_accuracy >= 0.94,
+        "val_accuracy {val_accuracy} after 3 epochs"
+    );
 }
 
 fn copy_data(to: &Path) {
@@ -110,7 +157,8 @@ fn copy_data(to: &Path) {
 #[test]
 fn bad_data_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
-    trainer(dir.path(), &["info", "--data-dir", "missing"]).fails_with("missing: data directory not found");
+    trainer(dir.path(), &["info", "--data-dir", "missing"])
+        .fails_with("missing: data directory not found");
 
     let data = dir.path().join("data");
     copy_data(&data);
@@ -123,7 +171,10 @@ fn bad_data_is_one_clear_line() {
     std::fs::remove_file(&labels).unwrap();
     trainer(dir.path(), &["train", "--data-dir", "data"])
         .fails_with("no t10k-labels-idx1-ubyte (nor t10k-labels-idx1-ubyte.gz)");
-    assert!(!dir.path().join("artifacts").exists(), "no run directory for a failed start");
+    assert!(
+        !dir.path().join("artifacts").exists(),
+        "no run directory for a failed start"
+    );
 }
 
 #[test]
@@ -139,7 +190,8 @@ fn bad_configs_are_one_clear_line() {
     let zero = write("zero.toml", "[training]\nepochs = 0\n");
     trainer(dir.path(), &["train", "--config", &zero])
         .fails_with("config key `training.epochs` = 0: must be at least 1");
-    trainer(dir.path(), &["train", "--config", "nope.toml"]).fails_with("nope.toml: cannot read config");
+    trainer(dir.path(), &["train", "--config", "nope.toml"])
+        .fails_with("nope.toml: cannot read config");
     trainer(dir.path(), &["train", "--learning-rate=-1"])
         .fails_with("config key `optimizer.learning_rate` = -1");
     trainer(dir.path(), &["train", "--train-size", "70000"])
@@ -147,5 +199,6 @@ fn bad_configs_are_one_clear_line() {
     let line = trainer(dir.path(), &["train", "--backend", "cuda-please"])
         .fails_with("invalid value 'cuda-please' for '--backend <BACKEND>'");
     assert!(line.contains("possible values: auto, ndarray"), "{line}");
-    trainer(dir.path(), &["predict", "--run", "nowhere"]).fails_with("nowhere: no such run directory");
+    trainer(dir.path(), &["predict", "--run", "nowhere"])
+        .fails_with("nowhere: no such run directory");
 }

@@ -51,7 +51,9 @@ impl std::str::FromStr for PixelScaling {
         [Self::Raw, Self::Unit, Self::Standard]
             .into_iter()
             .find(|scaling| scaling.name() == name)
-            .ok_or_else(|| format!("unknown pixel scaling `{name}` (expected raw, unit or standard)"))
+            .ok_or_else(|| {
+                format!("unknown pixel scaling `{name}` (expected raw, unit or standard)")
+            })
     }
 }
 
@@ -88,18 +90,20 @@ impl MnistBatcher {
         Self { scaling }
     }
 
-    /// Batches raw pixel buffers (one `IMAGE_PIXELS` slice per image) into `[B, 1, 28, 28]`.
+    /// Batches pixel buffers of whole images (`IMAGE_PIXELS` bytes each, one
+    /// or several images per slice) into `[B, 1, 28, 28]`.
     pub fn images<'a>(
         &self,
-        images: impl ExactSizeIterator<Item = &'a [u8]>,
+        images: impl IntoIterator<Item = &'a [u8]>,
         device: &Device,
     ) -> Tensor<4> {
-        let batch = images.len();
         // One pass over the u8 buffers into one f32 buffer: no per-item tensors.
-        let mut values = Vec::with_capacity(batch * IMAGE_PIXELS);
+        let mut values = Vec::new();
         for image in images {
             values.extend(image.iter().map(|&pixel| self.scaling.apply(pixel)));
         }
+        let batch = values.len() / IMAGE_PIXELS;
+        debug_assert_eq!(values.len(), batch * IMAGE_PIXELS, "whole images only");
         Tensor::from_data(
             TensorData::new(values, [batch, 1, IMAGE_SIDE, IMAGE_SIDE]),
             device,

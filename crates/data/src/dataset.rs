@@ -63,6 +63,12 @@ impl MnistDataset {
         self
     }
 
+    /// The pixels of items `start..end` as one contiguous buffer, or `None` past the end.
+    pub fn images(&self, range: std::ops::Range<usize>) -> Option<&[u8]> {
+        self.pixels
+            .get(range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS)
+    }
+
     /// Number of items.
     pub fn len(&self) -> usize {
         self.labels.len()

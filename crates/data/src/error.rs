@@ -118,7 +118,9 @@ pub enum DataError {
         label_count: usize,
     },
     /// A bundled file does not have the SHA-256 it was committed with.
-    #[error("bundled {name}: SHA-256 mismatch (expected {expected}, found {found}); the checkout is damaged")]
+    #[error(
+        "bundled {name}: SHA-256 mismatch (expected {expected}, found {found}); the checkout is damaged"
+    )]
     ChecksumMismatch {
         /// The bundled file.
         name: &'static str,

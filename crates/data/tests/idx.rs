@@ -48,14 +48,21 @@ fn small_mnist(gzipped: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let suffix = if gzipped { ".gz" } else { "" };
     let encode = |bytes: Vec<u8>| if gzipped { gzip(&bytes) } else { bytes };
-    for (split, count, labels) in [(Split::Train, 3, &[5u8, 0, 4][..]), (Split::Test, 2, &[7, 2][..])] {
+    for (split, count, labels) in [
+        (Split::Train, 3, &[5u8, 0, 4][..]),
+        (Split::Test, 2, &[7, 2][..]),
+    ] {
         let (images_name, labels_name) = split.file_names();
         write(
             dir.path(),
             &format!("{images_name}{suffix}"),
             &encode(images_file(count as u32, 28, 28, &pixels(count))),
         );
-        write(dir.path(), &format!("{labels_name}{suffix}"), &encode(labels_file(labels)));
+        write(
+            dir.path(),
+            &format!("{labels_name}{suffix}"),
+            &encode(labels_file(labels)),
+        );
     }
     dir
 }
@@ -98,15 +105,27 @@ fn malformed_files_are_typed_errors_naming_the_file() {
     assert!(matches!(expect_error(&[], true), DataError::Empty { .. }));
     assert!(matches!(
         expect_error(&labels_file(&[1, 2]), true),
-        DataError::BadMagic { found: 0x801, expected: 0x803, .. }
+        DataError::BadMagic {
+            found: 0x801,
+            expected: 0x803,
+            ..
+        }
     ));
     assert!(matches!(
         expect_error(&images_file(2, 27, 28, &pixels(2)), true),
-        DataError::BadDimensions { rows: 27, cols: 28, .. }
+        DataError::BadDimensions {
+            rows: 27,
+            cols: 28,
+            ..
+        }
     ));
     assert!(matches!(
         expect_error(&good[..good.len() - 1], true),
-        DataError::Truncated { expected: 1568, found: 1567, .. }
+        DataError::Truncated {
+            expected: 1568,
+            found: 1567,
+            ..
+        }
     ));
     assert!(matches!(
         expect_error(&good[..10], true),
@@ -114,20 +133,39 @@ fn malformed_files_are_typed_errors_naming_the_file() {
     ));
     let mut trailing = good.clone();
     trailing.push(0);
-    assert!(matches!(expect_error(&trailing, true), DataError::TrailingBytes { .. }));
+    assert!(matches!(
+        expect_error(&trailing, true),
+        DataError::TrailingBytes { .. }
+    ));
     assert!(matches!(
         expect_error(&labels_file(&[1, 10, 3]), false),
-        DataError::LabelOutOfRange { index: 1, label: 10, .. }
+        DataError::LabelOutOfRange {
+            index: 1,
+            label: 10,
+            ..
+        }
     ));
 }
 
 #[test]
 fn a_huge_count_is_refused_before_any_allocation() {
     let err = expect_error(&images_file(u32::MAX, 28, 28, &[]), true);
-    assert!(matches!(err, DataError::TooManyItems { count: u32::MAX, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            DataError::TooManyItems {
+                count: u32::MAX,
+                ..
+            }
+        ),
+        "{err}"
+    );
     // Within the limit but with no data: truncated, found 0 bytes, nothing allocated.
     let err = expect_error(&gzip(&images_file(900_000, 28, 28, &[])), true);
-    assert!(matches!(err, DataError::Truncated { found: 0, .. }), "{err}");
+    assert!(
+        matches!(err, DataError::Truncated { found: 0, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -141,7 +179,10 @@ fn corrupt_and_truncated_gzip_are_reported() {
     }
     let err = expect_error(&corrupt, true);
     assert!(
-        matches!(err, DataError::CorruptGzip { .. } | DataError::BadMagic { .. }),
+        matches!(
+            err,
+            DataError::CorruptGzip { .. } | DataError::BadMagic { .. }
+        ),
         "{err}"
     );
 }
@@ -156,7 +197,10 @@ fn missing_things_are_named() {
     let (images, _) = Split::Test.file_names();
     std::fs::remove_file(dir.path().join(format!("{images}.gz"))).unwrap();
     let err = MnistDataset::load(&DataSource::Dir(dir.path().to_owned()), Split::Test).unwrap_err();
-    assert!(matches!(err, DataError::MissingFile { name, .. } if name == images), "{err}");
+    assert!(
+        matches!(err, DataError::MissingFile { name, .. } if name == images),
+        "{err}"
+    );
 
     let err = read_idx_images(&missing).unwrap_err();
     assert!(matches!(err, DataError::Io { .. }), "{err}");
@@ -169,9 +213,17 @@ fn images_and_labels_must_agree_in_number() {
     let dir = small_mnist(false);
     let (_, labels) = Split::Train.file_names();
     write(dir.path(), labels, &labels_file(&[1, 2]));
-    let err = MnistDataset::load(&DataSource::Dir(dir.path().to_owned()), Split::Train).unwrap_err();
+    let err =
+        MnistDataset::load(&DataSource::Dir(dir.path().to_owned()), Split::Train).unwrap_err();
     assert!(
-        matches!(err, DataError::CountMismatch { image_count: 3, label_count: 2, .. }),
+        matches!(
+            err,
+            DataError::CountMismatch {
+                image_count: 3,
+                label_count: 2,
+                ..
+            }
+        ),
         "{err}"
     );
 }

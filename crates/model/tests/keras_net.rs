@@ -34,16 +34,25 @@ fn has_the_notebooks_13610_parameters(device: &Device) {
 
 fn outputs_one_probability_row_per_image(device: &Device) {
     let net = KerasNetConfig::new().init(device);
-    let images = Tensor::<4>::random([5, 1, 28, 28], burn::tensor::Distribution::Uniform(0.0, 255.0), device);
+    let images = Tensor::<4>::random(
+        [5, 1, 28, 28],
+        burn::tensor::Distribution::Uniform(0.0, 255.0),
+        device,
+    );
     let logits = net.forward(images.clone());
     assert_eq!(logits.dims(), [5, 10]);
     let probabilities = net.probabilities(images);
     assert_eq!(probabilities.dims(), [5, 10]);
-    let sums = probabilities.clone().sum_dim(1).into_data().into_vec::<f32>().unwrap();
+    let sums = probabilities
+        .clone()
+        .sum_dim(1)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
     for sum in sums {
         assert!((sum - 1.0).abs() < 1e-5, "row sums to {sum}");
     }
-    let values = probabilities.into_data().into_vec::<f32>().unwrap();
+    let values = probabilities.into_data().try_into_vec::<f32>().unwrap();
     assert!(values.iter().all(|p| (0.0..=1.0).contains(p)));
 }
 
@@ -56,7 +65,7 @@ fn starts_from_keras_initialisation(device: &Device) {
     struct Collect<'a>(&'a mut std::collections::HashMap<usize, Vec<f32>>);
     impl burn::module::ModuleVisitor for Collect<'_> {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            let values = param.val().into_data().into_vec::<f32>().unwrap();
+            let values = param.val().into_data().try_into_vec::<f32>().unwrap();
             self.0.insert(values.len(), values);
         }
     }
@@ -66,7 +75,10 @@ fn starts_from_keras_initialisation(device: &Device) {
     let dense_limit = (6.0f32 / (1352.0 + 10.0)).sqrt();
     for (len, limit) in [(72, conv_limit), (13_520, dense_limit)] {
         let weights = &tensors[&len];
-        assert!(weights.iter().all(|w| w.abs() <= limit), "weights of {len} within ±{limit}");
+        assert!(
+            weights.iter().all(|w| w.abs() <= limit),
+            "weights of {len} within ±{limit}"
+        );
         let variance = weights.iter().map(|w| w * w).sum::<f32>() / len as f32;
         let expected = limit * limit / 3.0;
         assert!(
@@ -84,11 +96,17 @@ fn impossible_geometries_are_refused() {
     assert_eq!(KerasNetConfig::new().flat_features(), 1352);
     assert_eq!(
         KerasNetConfig::new().with_kernel_size(29).check(),
-        Err(GeometryError::KernelTooLarge { kernel: 29, image: 28 })
+        Err(GeometryError::KernelTooLarge {
+            kernel: 29,
+            image: 28
+        })
     );
     assert_eq!(
         KerasNetConfig::new().with_pool_size(27).check(),
-        Err(GeometryError::PoolTooLarge { pool: 27, feature_map: 26 })
+        Err(GeometryError::PoolTooLarge {
+            pool: 27,
+            feature_map: 26
+        })
     );
     assert_eq!(
         KerasNetConfig::new().with_filters(0).check(),

@@ -40,7 +40,8 @@ impl BackendChoice {
         match self {
             Self::Auto => None,
             #[cfg(feature = "ndarray")]
-            #[allow(deprecated)] // burn 0.22 deprecates ndarray; our users still ask for it
+            #[allow(deprecated)]
+            // burn 0.22 deprecates ndarray; our users still ask for it
             Self::Ndarray => Some(Device::ndarray()),
             #[cfg(feature = "flex")]
             Self::Flex => Some(Device::flex()),
@@ -68,11 +69,7 @@ impl SelectedBackend {
         };
         candidates
             .iter()
-            .find_map(|&backend| {
-                backend
-                    .device()
-                    .map(|device| Self { backend, device })
-            })
+            .find_map(|&backend| backend.device().map(|device| Self { backend, device }))
             .ok_or(match choice {
                 BackendChoice::Auto => BackendError::NoneCompiled,
                 _ => BackendError::NotCompiled {

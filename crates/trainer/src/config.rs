@@ -234,7 +234,10 @@ impl ExperimentFile {
                 "must be a positive number",
             ));
         }
-        for (key, beta) in [("optimizer.beta1", opt.beta1), ("optimizer.beta2", opt.beta2)] {
+        for (key, beta) in [
+            ("optimizer.beta1", opt.beta1),
+            ("optimizer.beta2", opt.beta2),
+        ] {
             if !(0.0..1.0).contains(&beta) {
                 return Err(invalid(key, beta, "must be in [0, 1)"));
             }
@@ -290,7 +293,11 @@ impl Experiment {
     }
 }
 
-fn invalid(key: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> ConfigError {
+fn invalid(
+    key: &'static str,
+    value: impl std::fmt::Display,
+    reason: impl Into<String>,
+) -> ConfigError {
     ConfigError::Invalid {
         key,
         value: value.to_string(),
@@ -345,9 +352,18 @@ mod tests {
         for (text, key) in [
             ("[training]\nepochs = 0", "training.epochs"),
             ("[training]\nbatch_size = 0", "training.batch_size"),
-            ("[training]\neval_batch_size = 0", "training.eval_batch_size"),
-            ("[optimizer]\nlearning_rate = -0.1", "optimizer.learning_rate"),
-            ("[optimizer]\nlearning_rate = nan", "optimizer.learning_rate"),
+            (
+                "[training]\neval_batch_size = 0",
+                "training.eval_batch_size",
+            ),
+            (
+                "[optimizer]\nlearning_rate = -0.1",
+                "optimizer.learning_rate",
+            ),
+            (
+                "[optimizer]\nlearning_rate = nan",
+                "optimizer.learning_rate",
+            ),
             ("[optimizer]\nbeta1 = 1.0", "optimizer.beta1"),
             ("[optimizer]\nbeta2 = -0.5", "optimizer.beta2"),
             ("[optimizer]\nepsilon = 0.0", "optimizer.epsilon"),
@@ -358,7 +374,10 @@ mod tests {
             ("name = \"../escape\"", "name"),
         ] {
             let err = parse(text).unwrap_err();
-            assert!(err.starts_with(&format!("config key `{key}`")), "{text}: {err}");
+            assert!(
+                err.starts_with(&format!("config key `{key}`")),
+                "{text}: {err}"
+            );
         }
     }
 

@@ -6,12 +6,12 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
 };
-use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 
 use crate::history::EpochRecord;
 
@@ -83,7 +83,6 @@ pub struct KerasLogRenderer {
     valid: SplitMetrics,
     split: String,
     split_items: usize,
-    steps: usize,
     epoch_started: Instant,
     live: Option<ProgressBar>,
 }
@@ -101,7 +100,6 @@ impl KerasLogRenderer {
             valid: SplitMetrics::default(),
             split: String::new(),
             split_items: 0,
-            steps: 0,
             epoch_started: Instant::now(),
             live: std::io::stderr().is_terminal().then(ProgressBar::default),
         }
@@ -172,7 +170,10 @@ impl TrainingProgressLogger for KerasLogRenderer {
         if let Some(live) = &mut self.live {
             live.clear();
         }
-        println!("{}", record.keras_line(self.total_epochs, self.steps_per_epoch));
+        println!(
+            "{}",
+            record.keras_line(self.total_epochs, self.steps_per_epoch)
+        );
         if let Ok(mut epochs) = self.epochs.lock() {
             epochs.push(record);
         }
@@ -184,12 +185,12 @@ impl TrainingProgressLogger for KerasLogRenderer {
     fn start_split(&mut self, split: &str, total_items: usize) {
         self.split = split.to_owned();
         self.split_items = total_items;
-        self.steps = 0;
     }
 
     fn update_split(&mut self, items_processed: usize) {
-        self.steps += 1;
-        let Some(live) = &mut self.live else { return };
+        if self.live.is_none() {
+            return;
+        }
         let metrics = if self.split == "train" {
             &self.train
         } else {
@@ -199,14 +200,20 @@ impl TrainingProgressLogger for KerasLogRenderer {
             "Epoch {}/{} {} {:>6}/{} {} - loss: {:.4} - accuracy: {:.4}",
             self.current_epoch(),
             self.total_epochs,
-            if self.split == "train" { "train" } else { "valid" },
+            if self.split == "train" {
+                "train"
+            } else {
+                "valid"
+            },
             items_processed,
             self.split_items,
             bar(items_processed, self.split_items),
             metrics.running(LOSS).unwrap_or(f64::NAN),
             accuracy_fraction(metrics.running(ACCURACY).unwrap_or(f64::NAN)),
         );
-        live.draw(&line);
+        if let Some(live) = &mut self.live {
+            live.draw(&line);
+        }
     }
 
     fn end_split(&mut self) {}
@@ -291,7 +298,10 @@ mod tests {
     #[test]
     fn the_bar_fills_with_progress() {
         assert_eq!(bar(0, 10), format!("[>{}]", ".".repeat(29)));
-        assert_eq!(bar(5, 10), format!("[{}>{}]", "=".repeat(15), ".".repeat(14)));
+        assert_eq!(
+            bar(5, 10),
+            format!("[{}>{}]", "=".repeat(15), ".".repeat(14))
+        );
         assert_eq!(bar(10, 10), format!("[{}]", "=".repeat(30)));
         assert_eq!(bar(3, 0), format!("[>{}]", ".".repeat(29)));
     }
@@ -299,8 +309,20 @@ mod tests {
     #[test]
     fn epoch_values_prefer_burns_final_value() {
         let mut split = SplitMetrics::default();
-        split.update(LOSS, &NumericEntry::Aggregated { aggregated_value: 1.0, count: 32 });
-        split.update(LOSS, &NumericEntry::Aggregated { aggregated_value: 2.0, count: 16 });
+        split.update(
+            LOSS,
+            &NumericEntry::Aggregated {
+                aggregated_value: 1.0,
+                count: 32,
+            },
+        );
+        split.update(
+            LOSS,
+            &NumericEntry::Aggregated {
+                aggregated_value: 2.0,
+                count: 16,
+            },
+        );
         assert!((split.epoch_value(LOSS) - 4.0 / 3.0).abs() < 1e-12);
         split.update(LOSS, &NumericEntry::Final(1.5));
         assert_eq!(split.epoch_value(LOSS), 1.5);

@@ -24,8 +24,12 @@ impl RunDir {
     /// Creates the next free `run-NNN` under `<artifacts>/<experiment>/`.
     pub fn create(artifacts: &Path, experiment: &str) -> Result<Self> {
         let parent = artifacts.join(experiment);
-        std::fs::create_dir_all(&parent)
-            .with_context(|| format!("{}: cannot create the artifacts directory", parent.display()))?;
+        std::fs::create_dir_all(&parent).with_context(|| {
+            format!(
+                "{}: cannot create the artifacts directory",
+                parent.display()
+            )
+        })?;
         let mut number = run_numbers(&parent)?.last().map_or(1, |(n, _)| n + 1);
         loop {
             let path = parent.join(format!("{RUN_PREFIX}{number:03}"));
@@ -143,7 +147,10 @@ mod tests {
         assert!(second.path().ends_with("exp/run-002"));
 
         let experiment = root.path().join("exp");
-        assert!(RunDir::open(&experiment).is_err(), "no run has finished yet");
+        assert!(
+            RunDir::open(&experiment).is_err(),
+            "no run has finished yet"
+        );
         for run in [&first, &second] {
             write_atomic(&run.config(), b"{}").unwrap();
         }
@@ -161,6 +168,10 @@ mod tests {
         write_atomic(&path, b"old").unwrap();
         write_atomic(&path, b"new contents").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new contents");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 }

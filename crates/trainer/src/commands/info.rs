@@ -15,13 +15,20 @@ pub fn run(args: &DataArgs) -> Result<()> {
     let (n_train, n_test) = (train.len(), test.len());
 
     println!("data: {source}");
-    println!("X_train.shape, X_test.shape: ({n_train}, {IMAGE_SIDE}, {IMAGE_SIDE}) ({n_test}, {IMAGE_SIDE}, {IMAGE_SIDE})");
+    println!(
+        "X_train.shape, X_test.shape: ({n_train}, {IMAGE_SIDE}, {IMAGE_SIDE}) ({n_test}, {IMAGE_SIDE}, {IMAGE_SIDE})"
+    );
     println!("y_train.shape, y_test.shape: ({n_train},) ({n_test},)");
     println!("X_train[0].shape: ({IMAGE_SIDE}, {IMAGE_SIDE})");
-    println!("after reshape: ({n_train}, {IMAGE_SIDE}, {IMAGE_SIDE}, 1) ({n_test}, {IMAGE_SIDE}, {IMAGE_SIDE}, 1)");
+    println!(
+        "after reshape: ({n_train}, {IMAGE_SIDE}, {IMAGE_SIDE}, 1) ({n_test}, {IMAGE_SIDE}, {IMAGE_SIDE}, 1)"
+    );
     if let (Some(&label), Some(image)) = (train.labels().first(), train.image(0)) {
         println!("y_train[0]: {label}");
-        println!("to_categorical(y_train)[0]: {}", numpy_vector(one_hot(label)));
+        println!(
+            "to_categorical(y_train)[0]: {}",
+            numpy_vector(one_hot(label))
+        );
         println!("X_train[0]:");
         for row in image.chunks(IMAGE_SIDE) {
             let line: String = row.iter().map(|&p| shade(p)).collect();

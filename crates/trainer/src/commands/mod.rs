@@ -40,13 +40,13 @@ pub fn predict_probabilities(
 ) -> Result<Vec<[f32; data::NUM_CLASSES]>> {
     let batcher = MnistBatcher::new(scaling);
     let mut rows = Vec::with_capacity(dataset.len());
-    let indices: Vec<usize> = (0..dataset.len()).collect();
-    for chunk in indices.chunks(batch_size) {
-        let images = batcher.images(chunk.iter().filter_map(|&i| dataset.image(i)), device);
+    for start in (0..dataset.len()).step_by(batch_size) {
+        let end = (start + batch_size).min(dataset.len());
+        let images = batcher.images(dataset.images(start..end), device);
         let probabilities = net
             .probabilities(images)
             .into_data()
-            .into_vec::<f32>()
+            .try_into_vec::<f32>()
             .map_err(|err| anyhow::anyhow!("cannot read the predictions back: {err:?}"))?;
         rows.extend(
             probabilities
@@ -102,6 +102,9 @@ mod tests {
     #[test]
     fn vectors_print_like_numpy() {
         assert_eq!(numpy_vector([7, 2, 1, 0]), "[7 2 1 0]");
-        assert_eq!(probability_row(&[0.5, 1.0, 1.234e-5]), "[5.00e-01 1.00e+00 1.23e-05]");
+        assert_eq!(
+            probability_row(&[0.5, 1.0, 1.234e-5]),
+            "[5.00e-01 1.00e+00 1.23e-05]"
+        );
     }
 }

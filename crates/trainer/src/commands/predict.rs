@@ -31,7 +31,11 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             )
         })?;
 
-    let data_dir = args.data.data_dir.as_deref().or(experiment.file.data.dir.as_deref());
+    let data_dir = args
+        .data
+        .data_dir
+        .as_deref()
+        .or(experiment.file.data.dir.as_deref());
     let source = DataSource::resolve(data_dir)?;
     let test = load_split(&source, Split::Test, None)?;
     let rows = predict_probabilities(

@@ -144,7 +144,10 @@ fn show_first_predictions(
     for row in &rows {
         println!("  {}", probability_row(row));
     }
-    println!("predicted: {}", numpy_vector(rows.iter().map(|row| argmax(row))));
+    println!(
+        "predicted: {}",
+        numpy_vector(rows.iter().map(|row| argmax(row)))
+    );
     println!("labels:    {}", numpy_vector(first.labels()));
     Ok(())
 }
