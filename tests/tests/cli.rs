@@ -96,7 +96,25 @@ fn a_trained_run_reloads_and_predicts_the_same() {
         line(train_out, "predicted:")
     );
     assert_eq!(line(predict_out, "labels:"), "labels:    [7 2 1 0]");
-    assert!(predict_out.contains("(10000 test images)"), "{predict_out}");
+    let rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("[") && l.contains("e-"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(rows(predict_out).len(), 4);
+    assert_eq!(
+        rows(predict_out),
+        rows(train_out),
+        "same probabilities after reloading"
+    );
+    let accuracy: f64 = line(predict_out, "accuracy:")
+        .split_whitespace()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap();
+    assert!(accuracy > 0.75, "{predict_out}");
+    assert!(predict_out.contains("/10000 test images)"), "{predict_out}");
 }
 
 #[test]
@@ -196,8 +214,8 @@ fn bad_configs_are_one_clear_line() {
         .fails_with("config key `optimizer.learning_rate` = -1");
     trainer(dir.path(), &["train", "--train-size", "70000"])
         .fails_with("config key `data.train_size` = 70000: larger than the 60000 items");
-    let line = trainer(dir.path(), &["train", "--backend", "cuda-please"])
-        .fails_with("invalid value 'cuda-please' for '--backend <BACKEND>'");
+    let run = trainer(dir.path(), &["train", "--backend", "cuda-please"]);
+    let line = run.fails_with("invalid value 'cuda-please' for '--backend <BACKEND>'");
     assert!(line.contains("possible values: auto, ndarray"), "{line}");
     trainer(dir.path(), &["predict", "--run", "nowhere"])
         .fails_with("nowhere: no such run directory");

@@ -262,14 +262,9 @@ fn bar(done: usize, total: usize) -> String {
 }
 
 /// One self-overwriting line on stderr, redrawn at most every [`REDRAW`].
+#[derive(Default)]
 struct ProgressBar {
     last: Option<Instant>,
-}
-
-impl Default for ProgressBar {
-    fn default() -> Self {
-        Self { last: None }
-    }
 }
 
 impl ProgressBar {
