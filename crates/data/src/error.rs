@@ -129,6 +129,14 @@ pub enum DataError {
         /// The digest found.
         found: String,
     },
+    /// A picture given for prediction cannot be used.
+    #[error("{path}: {reason}")]
+    BadImage {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// An item index past the end of a dataset.
     #[error("item {index} is out of range for a dataset of {len} items")]
     IndexOutOfRange {

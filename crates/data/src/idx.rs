@@ -195,3 +195,59 @@ impl<'a> IdxReader<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn header(magic: u32, dims: &[u32]) -> Vec<u8> {
+        std::iter::once(magic)
+            .chain(dims.iter().copied())
+            .flat_map(u32::to_be_bytes)
+            .collect()
+    }
+
+    proptest! {
+        /// Whatever the bytes, the reader answers with data or a typed error.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let path = Path::new("fuzz");
+            let _ = parse_images(path, &bytes);
+            let _ = parse_labels(path, &bytes);
+        }
+
+        /// Plausible headers with arbitrary dimensions and payloads, raw and gzipped.
+        #[test]
+        fn forged_headers_never_panic(
+            count in any::<u32>(),
+            rows in prop_oneof![Just(28u32), any::<u32>()],
+            cols in prop_oneof![Just(28u32), any::<u32>()],
+            payload in proptest::collection::vec(any::<u8>(), 0..3000),
+            gzipped in any::<bool>(),
+        ) {
+            let path = Path::new("fuzz");
+            let mut images = header(IMAGES_MAGIC, &[count, rows, cols]);
+            images.extend_from_slice(&payload);
+            let mut labels = header(LABELS_MAGIC, &[count]);
+            labels.extend_from_slice(&payload);
+            for bytes in [images, labels] {
+                let bytes = if gzipped {
+                    use std::io::Write;
+                    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    encoder.write_all(&bytes).unwrap();
+                    encoder.finish().unwrap()
+                } else {
+                    bytes
+                };
+                if let Ok(parsed) = parse_images(path, &bytes) {
+                    prop_assert_eq!(parsed.pixels.len(), parsed.count * 784);
+                }
+                if let Ok(parsed) = parse_labels(path, &bytes) {
+                    prop_assert!(parsed.iter().all(|&l| l < 10));
+                }
+            }
+        }
+    }
+}

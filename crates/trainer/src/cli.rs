@@ -27,6 +27,12 @@ pub enum Command {
     Predict(PredictArgs),
     /// Show the notebook's data cells: shapes, the first label, its one-hot row.
     Info(DataArgs),
+    /// Draw MNIST samples as a PNG (the notebook's `plt.imshow(X_train[0])`).
+    Show(ShowArgs),
+    /// Accuracy, per-class precision and recall, and the confusion matrix of a run.
+    Eval(EvalArgs),
+    /// List the runs under an artifacts directory with their final accuracy.
+    Runs(RunsArgs),
 }
 
 /// Where the MNIST files are.
@@ -74,6 +80,9 @@ pub struct TrainArgs {
     /// Override `data.test_size`.
     #[arg(long)]
     pub test_size: Option<usize>,
+    /// Continue the latest unfinished run of the experiment from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub data: DataArgs,
@@ -113,13 +122,115 @@ pub struct PredictArgs {
     /// A run directory, or an experiment directory (its latest finished run).
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
-    /// How many probability rows to print.
+    /// How many probability rows of the test split to print.
     #[arg(long, default_value_t = 4)]
     pub first: usize,
+    /// Predict these image files (PNG or JPEG; a directory: every image in it)
+    /// instead of the test split.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub image: Vec<PathBuf>,
+    /// With --image: one JSON object per line, `{"file", "digit", "probabilities"}`.
+    #[arg(long, requires = "image")]
+    pub json: bool,
     /// Backend to predict on [default: the one in the run's config].
     #[arg(long, value_enum)]
     pub backend: Option<BackendChoice>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub data: DataArgs,
+}
+
+/// `trainer show`.
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// Which split to draw from.
+    #[arg(long, value_enum, default_value_t = SplitArg::Train)]
+    pub split: SplitArg,
+    /// Index of the (first) sample.
+    #[arg(long, default_value_t = 0)]
+    pub index: usize,
+    /// Draw a grid of ROWSxCOLS samples from --index on, e.g. `4x8`.
+    #[arg(long, value_name = "ROWSxCOLS", value_parser = parse_grid)]
+    pub grid: Option<(usize, usize)>,
+    /// Output PNG [default: a name holding the split, index and label].
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub data: DataArgs,
+}
+
+/// A split, on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitArg {
+    /// The 60,000 training digits.
+    Train,
+    /// The 10,000 test digits.
+    Test,
+}
+
+impl From<SplitArg> for data::Split {
+    fn from(split: SplitArg) -> Self {
+        match split {
+            SplitArg::Train => Self::Train,
+            SplitArg::Test => Self::Test,
+        }
+    }
+}
+
+fn parse_grid(text: &str) -> Result<(usize, usize), String> {
+    let (rows, cols) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{text}` is not ROWSxCOLS, e.g. 4x8"))?;
+    let parse = |n: &str| {
+        n.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| (1..=100).contains(&n))
+    };
+    match (parse(rows), parse(cols)) {
+        (Some(rows), Some(cols)) => Ok((rows, cols)),
+        _ => Err(format!("`{text}`: rows and columns must be 1..100")),
+    }
+}
+
+/// `trainer eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// A run directory, or an experiment directory (its latest finished run).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Backend to evaluate on [default: the one in the run's config].
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendChoice>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub data: DataArgs,
+}
+
+/// `trainer runs`.
+#[derive(Debug, Clone, Args)]
+pub struct RunsArgs {
+    /// The artifacts directory.
+    #[arg(long, value_name = "DIR", default_value = "artifacts")]
+    pub artifacts: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grids_parse() {
+        assert_eq!(parse_grid("4x8"), Ok((4, 8)));
+        assert_eq!(parse_grid("2X3"), Ok((2, 3)));
+        assert!(parse_grid("4*8").is_err());
+        assert!(parse_grid("0x8").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

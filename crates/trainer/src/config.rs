@@ -395,6 +395,34 @@ mod tests {
         assert!(seen >= 3);
     }
 
+    proptest::proptest! {
+        /// Arbitrary text and arbitrary values for every key: an error or a
+        /// checked experiment, never a panic.
+        #[test]
+        fn arbitrary_configs_never_panic(text in ".{0,400}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn arbitrary_values_never_panic(
+            epochs in proptest::prelude::any::<i64>(),
+            batch in proptest::prelude::any::<u32>(),
+            lr in proptest::prelude::any::<f64>(),
+            beta in proptest::prelude::any::<f64>(),
+            kernel in 0usize..64,
+            pool in 0usize..64,
+            filters in 0usize..1000,
+        ) {
+            let text = format!(
+                "[training]\nepochs = {epochs}\nbatch_size = {batch}\n[optimizer]\nlearning_rate = {lr:?}\nbeta1 = {beta:?}\n[model]\nkernel_size = {kernel}\npool_size = {pool}\nfilters = {filters}\n"
+            );
+            if let Ok(experiment) = parse(&text) {
+                proptest::prop_assert!(experiment.net.check().is_ok());
+                proptest::prop_assert!(experiment.file.training.epochs >= 1);
+            }
+        }
+    }
+
     #[test]
     fn a_resolved_config_round_trips_through_json() {
         let file = parse("name = \"x\"\n[data]\ntrain_size = 100\nscaling = \"unit\"")

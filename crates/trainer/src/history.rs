@@ -83,3 +83,86 @@ mod tests {
         );
     }
 }
+
+/// Keeps a run's `history.json` and `steps.csv` on disk up to date, epoch by epoch,
+/// so that an interrupted run keeps what it finished.
+#[derive(Debug)]
+pub struct HistoryRecorder {
+    history: History,
+    step_losses: Vec<f64>,
+    history_path: std::path::PathBuf,
+    steps_path: std::path::PathBuf,
+    error: Option<String>,
+}
+
+impl HistoryRecorder {
+    /// A recorder writing into `run`, starting from what is already recorded.
+    pub fn new(run: &crate::runs::RunDir, history: History, step_losses: Vec<f64>) -> Self {
+        Self {
+            history,
+            step_losses,
+            history_path: run.history(),
+            steps_path: run.steps(),
+            error: None,
+        }
+    }
+
+    /// Records a finished epoch and its per-step training losses, and writes both files.
+    pub fn record(&mut self, epoch: EpochRecord, step_losses: Vec<f64>) {
+        self.history.epochs.push(epoch);
+        self.step_losses.extend(step_losses);
+        if let Err(err) = self.write() {
+            // The renderer thread cannot return errors; the trainer reports it at the end.
+            self.error.get_or_insert(format!("{err:#}"));
+        }
+    }
+
+    /// Writes `history.json` and `steps.csv`.
+    pub fn write(&self) -> anyhow::Result<()> {
+        crate::runs::write_json(&self.history_path, &self.history)?;
+        crate::runs::write_atomic(&self.steps_path, steps_csv(&self.step_losses).as_bytes())
+    }
+
+    /// The history so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Every training step's loss so far.
+    pub fn step_losses(&self) -> &[f64] {
+        &self.step_losses
+    }
+
+    /// The first error met while writing, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+}
+
+/// `step,loss` lines, steps counted from 1 over the whole run.
+fn steps_csv(losses: &[f64]) -> String {
+    let mut csv = String::from("step,loss\n");
+    for (step, loss) in losses.iter().enumerate() {
+        csv.push_str(&format!("{},{loss}\n", step + 1));
+    }
+    csv
+}
+
+/// Reads the losses of a `steps.csv`.
+pub fn read_steps_csv(text: &str) -> Vec<f64> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(',')?.1.parse().ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod recorder_tests {
+    use super::*;
+
+    #[test]
+    fn steps_round_trip_through_csv() {
+        let losses = vec![2.5, 0.125, 1e-3];
+        assert_eq!(read_steps_csv(&steps_csv(&losses)), losses);
+    }
+}

@@ -5,7 +5,9 @@ mod classifier;
 mod cli;
 mod commands;
 mod config;
+mod evaluation;
 mod history;
+mod pictures;
 mod renderer;
 mod runs;
 
@@ -49,6 +51,9 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(&args),
         Command::Predict(args) => commands::predict::run(&args),
         Command::Info(args) => commands::info::run(&args),
+        Command::Show(args) => commands::show::run(&args),
+        Command::Eval(args) => commands::eval::run(&args),
+        Command::Runs(args) => commands::runs::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

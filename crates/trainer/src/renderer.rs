@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use burn::train::Interrupter;
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::renderer::{
@@ -21,9 +21,10 @@ const ACCURACY: &str = "Accuracy";
 /// How often the progress bar is redrawn.
 const REDRAW: Duration = Duration::from_millis(100);
 
-/// Epoch records shared between the renderer (which lives inside the Learner)
-/// and the trainer (which writes `history.json`).
-pub type SharedEpochs = Arc<Mutex<Vec<EpochRecord>>>;
+/// What the renderer hands over at the end of each epoch: the epoch's record
+/// and the training loss of each of its steps. The renderer lives inside the
+/// Learner's event thread, so the callback is how the trainer gets them.
+pub type EpochCallback = Box<dyn FnMut(EpochRecord, Vec<f64>) + Send + Sync>;
 
 /// Metric values of one split during the current epoch.
 #[derive(Debug, Default)]
@@ -76,7 +77,10 @@ impl SplitMetrics {
 /// Prints `Epoch 1/3 - 1875/1875 - loss: ... - val_accuracy: ... - 6.1s` lines.
 pub struct KerasLogRenderer {
     names: HashMap<MetricId, String>,
-    epochs: SharedEpochs,
+    on_epoch: EpochCallback,
+    interrupter: Interrupter,
+    epoch: usize,
+    step_losses: Vec<f64>,
     total_epochs: usize,
     steps_per_epoch: usize,
     train: SplitMetrics,
@@ -88,12 +92,16 @@ pub struct KerasLogRenderer {
 }
 
 impl KerasLogRenderer {
-    /// A renderer that appends each finished epoch to `epochs`; `steps_per_epoch`
-    /// is shown in the epoch line as Keras does.
-    pub fn new(epochs: SharedEpochs, steps_per_epoch: usize) -> Self {
+    /// A renderer that hands each finished epoch to `on_epoch`; `steps_per_epoch`
+    /// is shown in the epoch line as Keras does. A loss that stops being finite
+    /// stops the training through `interrupter`, with a [`divergence`] reason.
+    pub fn new(on_epoch: EpochCallback, steps_per_epoch: usize, interrupter: Interrupter) -> Self {
         Self {
             names: HashMap::new(),
-            epochs,
+            on_epoch,
+            interrupter,
+            epoch: 1,
+            step_losses: Vec::new(),
             total_epochs: 0,
             steps_per_epoch,
             train: SplitMetrics::default(),
@@ -114,11 +122,18 @@ impl KerasLogRenderer {
             _ => None,
         }
     }
-
-    fn current_epoch(&self) -> usize {
-        self.epochs.lock().map(|epochs| epochs.len()).unwrap_or(0) + 1
-    }
 }
+
+/// The message that stops a diverging training; it starts with [`DIVERGED`].
+pub fn divergence(epoch: usize, step: usize, loss: f64) -> String {
+    format!(
+        "{DIVERGED} at epoch {epoch}, step {step} (loss {loss}): lower optimizer.learning_rate \
+         or scale the inputs (data.scaling = \"unit\")"
+    )
+}
+
+/// How a divergence message starts.
+pub const DIVERGED: &str = "training diverged";
 
 /// Burn reports accuracy in percent; Keras (and `history.json`) in 0..1.
 fn accuracy_fraction(percent: f64) -> f64 {
@@ -128,6 +143,20 @@ fn accuracy_fraction(percent: f64) -> f64 {
 impl MetricsRendererTraining for KerasLogRenderer {
     fn update_train(&mut self, state: MetricState) {
         if let Some((name, value)) = self.name(&state) {
+            if let (
+                LOSS,
+                NumericEntry::Aggregated {
+                    aggregated_value, ..
+                },
+            ) = (name.as_str(), &value)
+            {
+                self.step_losses.push(*aggregated_value);
+                if !aggregated_value.is_finite() {
+                    let step = self.step_losses.len();
+                    let reason = divergence(self.epoch, step, *aggregated_value);
+                    self.interrupter.stop(Some(&reason));
+                }
+            }
             self.train.update(&name, &value);
         }
     }
@@ -150,11 +179,12 @@ impl TrainingProgressLogger for KerasLogRenderer {
     fn start(
         &mut self,
         total_epochs: usize,
-        _starting_epoch: usize,
+        starting_epoch: usize,
         _total_items: Option<usize>,
         _label: Option<&str>,
     ) {
         self.total_epochs = total_epochs;
+        self.epoch = starting_epoch.max(1);
         self.epoch_started = Instant::now();
     }
 
@@ -174,9 +204,8 @@ impl TrainingProgressLogger for KerasLogRenderer {
             "{}",
             record.keras_line(self.total_epochs, self.steps_per_epoch)
         );
-        if let Ok(mut epochs) = self.epochs.lock() {
-            epochs.push(record);
-        }
+        (self.on_epoch)(record, std::mem::take(&mut self.step_losses));
+        self.epoch = epoch + 1;
         self.train = SplitMetrics::default();
         self.valid = SplitMetrics::default();
         self.epoch_started = Instant::now();
@@ -198,7 +227,7 @@ impl TrainingProgressLogger for KerasLogRenderer {
         };
         let line = format!(
             "Epoch {}/{} {} {:>6}/{} {} - loss: {:.4} - accuracy: {:.4}",
-            self.current_epoch(),
+            self.epoch,
             self.total_epochs,
             if self.split == "train" {
                 "train"

@@ -11,6 +11,8 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.bpk";
 /// The per-epoch history.
 pub const HISTORY_FILE: &str = "history.json";
+/// The training loss of every step.
+pub const STEPS_FILE: &str = "steps.csv";
 
 const RUN_PREFIX: &str = "run-";
 
@@ -55,7 +57,7 @@ impl RunDir {
         let run = Self {
             path: path.to_owned(),
         };
-        if run.is_finished() {
+        if run.finished() {
             return Ok(run);
         }
         if path.join(CONFIG_FILE).exists() {
@@ -68,11 +70,12 @@ impl RunDir {
             .into_iter()
             .rev()
             .map(|(_, path)| Self { path })
-            .find(Self::is_finished)
+            .find(Self::finished)
             .with_context(|| format!("{}: holds no finished run", path.display()))
     }
 
-    fn is_finished(&self) -> bool {
+    /// Whether the run finished (its final weights exist).
+    pub fn finished(&self) -> bool {
         self.weights().is_file() && self.config().is_file()
     }
 
@@ -94,6 +97,78 @@ impl RunDir {
     /// `history.json`.
     pub fn history(&self) -> PathBuf {
         self.path.join(HISTORY_FILE)
+    }
+
+    /// `steps.csv`.
+    pub fn steps(&self) -> PathBuf {
+        self.path.join(STEPS_FILE)
+    }
+
+    /// A file of the run directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The latest run of `<artifacts>/<experiment>/` that did not finish, if any.
+    pub fn latest_unfinished(artifacts: &Path, experiment: &str) -> Result<Option<Self>> {
+        let parent = artifacts.join(experiment);
+        if !parent.is_dir() {
+            return Ok(None);
+        }
+        Ok(run_numbers(&parent)?
+            .into_iter()
+            .rev()
+            .map(|(_, path)| Self { path })
+            .find(|run| run.config().is_file() && !run.weights().is_file()))
+    }
+
+    /// Every run under `artifacts`, by experiment then number.
+    pub fn all(artifacts: &Path) -> Result<Vec<Self>> {
+        let mut runs = Vec::new();
+        if !artifacts.is_dir() {
+            return Ok(runs);
+        }
+        let entries = std::fs::read_dir(artifacts)
+            .with_context(|| format!("{}: cannot list experiments", artifacts.display()))?;
+        let mut experiments: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.is_dir())
+            .collect();
+        experiments.sort();
+        for experiment in experiments {
+            runs.extend(
+                run_numbers(&experiment)?
+                    .into_iter()
+                    .map(|(_, path)| Self { path }),
+            );
+        }
+        Ok(runs)
+    }
+}
+
+/// Holds a run directory for one training at a time; released when dropped
+/// (or when the process dies: it is an OS file lock, not a marker file).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunDir {
+    /// Takes the run's lock, or fails if another training holds it.
+    pub fn lock(&self) -> Result<RunLock> {
+        let path = self.path.join(".lock");
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("{}: cannot create the lock file", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(RunLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => bail!(
+                "{}: another training is using this run directory",
+                self.path.display()
+            ),
+            Err(std::fs::TryLockError::Error(err)) => {
+                Err(err).with_context(|| format!("{}: cannot lock", path.display()))
+            }
+        }
     }
 }
 
@@ -159,6 +234,20 @@ mod tests {
         write_atomic(&second.weights(), b"w").unwrap();
         assert_eq!(RunDir::open(&experiment).unwrap().path(), second.path());
         assert_eq!(RunDir::open(first.path()).unwrap().path(), first.path());
+    }
+
+    #[test]
+    fn a_locked_run_refuses_a_second_training() {
+        let root = tempfile::tempdir().unwrap();
+        let run = RunDir::create(root.path(), "exp").unwrap();
+        let lock = run.lock().unwrap();
+        let err = run.lock().unwrap_err().to_string();
+        assert!(
+            err.contains("another training is using this run directory"),
+            "{err}"
+        );
+        drop(lock);
+        run.lock().unwrap();
     }
 
     #[test]

@@ -1,14 +1,83 @@
 //! One module per subcommand, plus what they share: loading a split and
 //! predicting it with a network.
 
+pub mod eval;
 pub mod info;
 pub mod predict;
+pub mod runs;
+pub mod show;
 pub mod train;
 
-use anyhow::{Result, bail};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
 use burn::prelude::*;
 use data::{DataSource, MnistBatcher, MnistDataset, PixelScaling, Split};
 use model::KerasNet;
+
+use crate::backend::{BackendChoice, SelectedBackend};
+use crate::config::{Experiment, ExperimentFile};
+use crate::runs::RunDir;
+
+/// A finished run, reloaded: its config and its trained network on a device.
+pub struct LoadedRun {
+    /// The run directory.
+    pub run: RunDir,
+    /// Its experiment.
+    pub experiment: Experiment,
+    /// Where the network lives.
+    pub backend: SelectedBackend,
+    /// The trained network.
+    pub net: KerasNet,
+}
+
+impl LoadedRun {
+    /// Opens the run at `path` (or the latest finished one under it) on its
+    /// configured backend, or on `backend` if given.
+    pub fn open(path: &Path, backend: Option<BackendChoice>) -> Result<Self> {
+        let run = RunDir::open(path)?;
+        let mut file = ExperimentFile::load(&run.config())?;
+        if let Some(backend) = backend {
+            file.backend = backend;
+        }
+        let experiment = file.validate()?;
+        let backend = SelectedBackend::select(experiment.file.backend)?;
+        let net = experiment
+            .net
+            .init(&backend.device)
+            .try_load_file(run.weights())
+            .with_context(|| {
+                format!(
+                    "{}: cannot load these weights into the network of {}",
+                    run.weights().display(),
+                    run.config().display()
+                )
+            })?;
+        Ok(Self {
+            run,
+            experiment,
+            backend,
+            net,
+        })
+    }
+
+    /// The test split, from `data_dir` if given, else where the run trained.
+    pub fn test_split(&self, data_dir: Option<&Path>) -> Result<MnistDataset> {
+        let source = DataSource::resolve(data_dir.or(self.experiment.file.data.dir.as_deref()))?;
+        load_split(&source, Split::Test, None)
+    }
+
+    /// Class probabilities of every item of `dataset`.
+    pub fn predict(&self, dataset: &MnistDataset) -> Result<Vec<[f32; data::NUM_CLASSES]>> {
+        predict_probabilities(
+            &self.net,
+            dataset,
+            self.experiment.file.data.scaling,
+            self.experiment.file.training.eval_batch_size,
+            &self.backend.device,
+        )
+    }
+}
 
 /// Loads `split`, keeping its first `size` items if asked.
 pub fn load_split(source: &DataSource, split: Split, size: Option<usize>) -> Result<MnistDataset> {

@@ -1,57 +1,33 @@
-//! `trainer predict`: reload a run and predict the test split.
+//! `trainer predict`: reload a run and predict the test split, or image files.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use burn::module::Module;
-use data::{DataSource, Split};
+use data::{MnistDataset, MnistItem, digit_from_image_file};
 
-use crate::backend::SelectedBackend;
 use crate::cli::PredictArgs;
-use crate::commands::{argmax, load_split, numpy_vector, predict_probabilities, probability_row};
-use crate::config::ExperimentFile;
-use crate::runs::RunDir;
+use crate::commands::{LoadedRun, argmax, numpy_vector, probability_row};
 
-/// Reloads the run's config and weights, predicts every test image, prints the
-/// first rows and the accuracy.
+/// Predicts what `args` ask for with the run's trained network.
 pub fn run(args: &PredictArgs) -> Result<()> {
-    let run = RunDir::open(&args.run)?;
-    let mut file = ExperimentFile::load(&run.config())?;
-    if let Some(backend) = args.backend {
-        file.backend = backend;
+    let loaded = LoadedRun::open(&args.run, args.backend)?;
+    if args.image.is_empty() {
+        predict_test_split(&loaded, args)
+    } else {
+        predict_images(&loaded, &args.image, args.json)
     }
-    let experiment = file.validate()?;
-    let backend = SelectedBackend::select(experiment.file.backend)?;
-    let net = experiment
-        .net
-        .init(&backend.device)
-        .try_load_file(run.weights())
-        .with_context(|| {
-            format!(
-                "{}: cannot load weights for the configured network",
-                run.weights().display()
-            )
-        })?;
+}
 
-    let data_dir = args
-        .data
-        .data_dir
-        .as_deref()
-        .or(experiment.file.data.dir.as_deref());
-    let source = DataSource::resolve(data_dir)?;
-    let test = load_split(&source, Split::Test, None)?;
-    let rows = predict_probabilities(
-        &net,
-        &test,
-        experiment.file.data.scaling,
-        experiment.file.training.eval_batch_size,
-        &backend.device,
-    )?;
-
+/// The notebook's `model.predict(X_test)`: the first rows, their argmax, the accuracy.
+fn predict_test_split(loaded: &LoadedRun, args: &PredictArgs) -> Result<()> {
+    let test = loaded.test_split(args.data.data_dir.as_deref())?;
+    let rows = loaded.predict(&test)?;
     let shown = args.first.min(rows.len());
     println!(
         "run {} on {} ({})",
-        run.path().display(),
-        backend.backend.name(),
-        backend.device_name()
+        loaded.run.path().display(),
+        loaded.backend.backend.name(),
+        loaded.backend.device_name()
     );
     println!("predict(X_test[:{shown}]):");
     for row in &rows[..shown] {
@@ -67,8 +43,68 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         .count();
     println!(
         "accuracy: {:.4} ({correct}/{} test images)",
-        correct as f64 / test.len() as f64,
+        correct as f64 / test.len().max(1) as f64,
         test.len()
     );
     Ok(())
+}
+
+/// Each image, made MNIST-like, then classified.
+fn predict_images(loaded: &LoadedRun, paths: &[PathBuf], json: bool) -> Result<()> {
+    let files = expand_directories(paths)?;
+    let items = files
+        .iter()
+        .map(|path| {
+            Ok(MnistItem {
+                pixels: digit_from_image_file(path)?,
+                label: 0,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let rows = loaded.predict(&MnistDataset::from_items(&items))?;
+    for (path, row) in files.iter().zip(&rows) {
+        let digit = argmax(row);
+        if json {
+            let line = serde_json::json!({
+                "file": path.display().to_string(),
+                "digit": digit,
+                "probabilities": row,
+            });
+            println!("{line}");
+        } else {
+            println!("{}: {digit}  {}", path.display(), probability_row(row));
+        }
+    }
+    Ok(())
+}
+
+/// The files named, with every directory replaced by the image files in it (sorted).
+fn expand_directories(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut images: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("{}: cannot list images", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|file| is_image_name(file))
+                .collect();
+            images.sort();
+            if images.is_empty() {
+                anyhow::bail!(
+                    "{}: no .png or .jpg images in this directory",
+                    path.display()
+                );
+            }
+            files.extend(images);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn is_image_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| ["png", "jpg", "jpeg"].contains(&ext.to_ascii_lowercase().as_str()))
 }

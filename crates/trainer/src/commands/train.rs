@@ -1,27 +1,46 @@
-//! `trainer train`: the notebook's `model.fit`, through Burn's Learner.
+//! `trainer train`: the notebook's `model.fit`, through Burn's Learner, then
+//! the pictures and the final weights of the run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
+use burn::optim::OptimizerRecord;
+use burn::optim::lr_scheduler::LrSchedulerRecord;
+use burn::store::ModuleRecord;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Learner, SupervisedTraining};
-use data::{DataSource, MnistBatcher, Split};
+use burn::train::{Interrupter, Learner, SupervisedTraining};
+use data::{DataSource, MnistBatcher, MnistDataset, Split};
+use model::KerasNet;
 
 use crate::backend::SelectedBackend;
 use crate::classifier::MnistClassifier;
 use crate::cli::TrainArgs;
 use crate::commands::{argmax, load_split, numpy_vector, predict_probabilities, probability_row};
 use crate::config::{Experiment, ExperimentFile};
-use crate::history::{History, RunInfo};
-use crate::renderer::KerasLogRenderer;
-use crate::runs::{RunDir, write_json};
+use crate::evaluation::ConfusionMatrix;
+use crate::history::{History, HistoryRecorder, RunInfo, read_steps_csv};
+use crate::pictures::{Captioned, save_confusion, save_curves, save_digit_grid};
+use crate::renderer::{DIVERGED, KerasLogRenderer};
+use crate::runs::{RunDir, write_atomic, write_json};
 
 /// How many test images the end of a training predicts, as the notebook does.
 const SHOWN_PREDICTIONS: usize = 4;
+/// The grid of misclassified digits in `mistakes.png`.
+const MISTAKE_GRID: (usize, usize) = (6, 10);
+
+/// A run about to train: new, or resumed after its last complete checkpoint.
+struct Prepared {
+    experiment: Experiment,
+    run: RunDir,
+    history: History,
+    step_losses: Vec<f64>,
+    /// The epoch whose checkpoint training continues from, if resuming.
+    checkpoint: Option<usize>,
+}
 
 /// Trains the experiment that `args` describe and writes its run directory.
 pub fn run(args: &TrainArgs) -> Result<()> {
@@ -29,33 +48,172 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         Some(path) => ExperimentFile::load(path)?,
         None => ExperimentFile::default(),
     };
-    let experiment = args.apply(file).validate()?;
-    let backend = SelectedBackend::select(experiment.file.backend)?;
+    let requested = args.apply(file).validate()?;
+    let backend = SelectedBackend::select(requested.file.backend)?;
+    let artifacts = args.artifacts.as_deref().unwrap_or(Path::new("artifacts"));
+
+    let resumed = if args.resume {
+        let run =
+            RunDir::latest_unfinished(artifacts, &requested.file.name)?.with_context(|| {
+                format!(
+                    "--resume: no unfinished run of `{}` under {}",
+                    requested.file.name,
+                    artifacts.display()
+                )
+            })?;
+        Some(run)
+    } else {
+        None
+    };
+    let experiment = match &resumed {
+        // A resumed run keeps its own config; only the number of epochs may change.
+        Some(run) => {
+            let mut file = ExperimentFile::load(&run.config())?;
+            if let Some(epochs) = args.epochs {
+                file.training.epochs = epochs;
+            }
+            file.validate()?
+        }
+        None => requested,
+    };
+
     let source = DataSource::resolve(experiment.file.data.dir.as_deref())?;
     let train = load_split(&source, Split::Train, experiment.file.data.train_size)?;
     let test = load_split(&source, Split::Test, experiment.file.data.test_size)?;
+    let steps_per_epoch = train.len().div_ceil(experiment.file.training.batch_size);
 
-    let artifacts = args.artifacts.as_deref().unwrap_or(Path::new("artifacts"));
-    let run = RunDir::create(artifacts, &experiment.file.name)?;
-    write_json(&run.config(), &experiment.file)?;
-
-    let settings = &experiment.file.training;
-    let steps_per_epoch = train.len().div_ceil(settings.batch_size);
-    let info = RunInfo {
-        experiment: experiment.file.name.clone(),
-        backend: backend.backend.name().into(),
-        device: backend.device_name(),
-        seed: experiment.file.seed,
-        started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        train_size: train.len(),
-        test_size: test.len(),
-        steps_per_epoch,
-        epochs_planned: settings.epochs,
-        version: env!("CARGO_PKG_VERSION").into(),
+    let prepared = match resumed {
+        Some(run) => prepare_resume(experiment, run, steps_per_epoch, &backend.device)?,
+        None => {
+            let run = RunDir::create(artifacts, &experiment.file.name)?;
+            write_json(&run.config(), &experiment.file)?;
+            let history = History {
+                run: RunInfo {
+                    experiment: experiment.file.name.clone(),
+                    backend: backend.backend.name().into(),
+                    device: backend.device_name(),
+                    seed: experiment.file.seed,
+                    started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                    train_size: train.len(),
+                    test_size: test.len(),
+                    steps_per_epoch,
+                    epochs_planned: experiment.file.training.epochs,
+                    version: env!("CARGO_PKG_VERSION").into(),
+                },
+                epochs: Vec::new(),
+            };
+            Prepared {
+                experiment,
+                run,
+                history,
+                step_losses: Vec::new(),
+                checkpoint: None,
+            }
+        }
     };
+    fit(prepared, &backend, &source, train, test)
+}
+
+/// Picks up an unfinished run after its last checkpoint that loads whole.
+fn prepare_resume(
+    experiment: Experiment,
+    run: RunDir,
+    steps_per_epoch: usize,
+    device: &burn::prelude::Device,
+) -> Result<Prepared> {
+    let checkpoint = last_complete_checkpoint(&run, &experiment, device);
+    let history_text = std::fs::read_to_string(run.history()).ok();
+    let mut history: History = match history_text {
+        Some(text) => serde_json::from_str(&text)
+            .with_context(|| format!("{}: unreadable history", run.history().display()))?,
+        None => bail!(
+            "{}: no history.json; this run cannot be resumed",
+            run.path().display()
+        ),
+    };
+    let done = checkpoint.unwrap_or(0);
+    if done >= experiment.file.training.epochs {
+        bail!(
+            "{}: already trained {done} of {} epochs; pass --epochs to train longer",
+            run.path().display(),
+            experiment.file.training.epochs
+        );
+    }
+    // Epochs after the checkpoint are trained again.
+    history.epochs.truncate(done);
+    history.run.epochs_planned = experiment.file.training.epochs;
+    let mut step_losses = std::fs::read_to_string(run.steps())
+        .map(|text| read_steps_csv(&text))
+        .unwrap_or_default();
+    step_losses.truncate(done * steps_per_epoch);
+    println!("resuming {} after epoch {done}", run.path().display());
+    Ok(Prepared {
+        experiment,
+        run,
+        history,
+        step_losses,
+        checkpoint: checkpoint.filter(|&epoch| epoch > 0),
+    })
+}
+
+/// The latest epoch whose model, optimiser and scheduler checkpoints all load
+/// (and whose model fits the configured network).
+fn last_complete_checkpoint(
+    run: &RunDir,
+    experiment: &Experiment,
+    device: &burn::prelude::Device,
+) -> Option<usize> {
+    let dir = run.file("checkpoint");
+    let mut epochs: Vec<usize> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            name.to_str()?
+                .strip_prefix("model-")?
+                .strip_suffix(".bpk")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    epochs.sort_unstable();
+    let file = |kind: &str, epoch: usize| -> PathBuf { dir.join(format!("{kind}-{epoch}.bpk")) };
+    epochs.into_iter().rev().find(|&epoch| {
+        let model = ModuleRecord::load(file("model", epoch)).ok();
+        let fits = model.is_some_and(|record| {
+            MnistClassifier {
+                net: experiment.net.init(device),
+            }
+            .try_load_record(record)
+            .is_ok()
+        });
+        fits && OptimizerRecord::load(file("optim", epoch)).is_ok()
+            && LrSchedulerRecord::load(file("scheduler", epoch)).is_ok()
+    })
+}
+
+fn fit(
+    prepared: Prepared,
+    backend: &SelectedBackend,
+    source: &DataSource,
+    train: MnistDataset,
+    test: MnistDataset,
+) -> Result<()> {
+    let Prepared {
+        experiment,
+        run,
+        history,
+        step_losses,
+        checkpoint,
+    } = prepared;
+    let _lock = run.lock()?;
+    let settings = &experiment.file.training;
+    let steps_per_epoch = history.run.steps_per_epoch;
     println!(
         "burnist: experiment `{}` on {} ({}), seed {}",
-        info.experiment, info.backend, info.device, info.seed
+        experiment.file.name,
+        backend.backend.name(),
+        backend.device_name(),
+        experiment.file.seed
     );
     println!(
         "data: {source}, {} train / {} test images, pixels {}; run directory {}",
@@ -91,30 +249,71 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .set_device(device.clone())
         .build(test.clone());
 
-    let epochs = Arc::new(Mutex::new(Vec::new()));
-    let training = SupervisedTraining::new(run.path(), train_loader.build(train), valid_loader)
+    let recorder = Arc::new(Mutex::new(HistoryRecorder::new(&run, history, step_losses)));
+    let on_epoch = {
+        let recorder = recorder.clone();
+        Box::new(move |epoch, steps| {
+            if let Ok(mut recorder) = recorder.lock() {
+                recorder.record(epoch, steps);
+            }
+        })
+    };
+    let interrupter = Interrupter::new();
+    let mut training = SupervisedTraining::new(run.path(), train_loader.build(train), valid_loader)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .with_default_checkpointers()
         .num_epochs(settings.epochs)
+        .with_interrupter(interrupter.clone())
         .renderer(Box::new(KerasLogRenderer::new(
-            epochs.clone(),
+            on_epoch,
             steps_per_epoch,
+            interrupter.clone(),
         )));
+    if let Some(epoch) = checkpoint {
+        training = training.checkpoint(epoch);
+    }
+    stop_on_ctrl_c(interrupter);
     let result = training.launch(Learner::new(
         model,
         experiment.adam.init(),
         experiment.learning_rate(),
     ));
+
+    let recorder = recorder
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the training log was poisoned by a crash"))?;
+    if let Some(error) = recorder.error() {
+        bail!("cannot record the history: {error}");
+    }
     if let Some(error) = result.error {
         bail!("training failed: {error}");
     }
+    let done = recorder.history().epochs.len();
+    if let Some(reason) = result
+        .interrupted
+        .as_ref()
+        .and_then(|i| i.reason.as_deref())
+        && reason.starts_with(DIVERGED)
+    {
+        bail!(
+            "{reason}; the checkpoints of the {done} finished epoch(s) are kept in {}",
+            run.file("checkpoint").display()
+        );
+    }
+    if result.interrupted.is_some() || done < settings.epochs {
+        bail!(
+            "training interrupted after {done} of {} epochs; continue it with `trainer train --resume{}`",
+            settings.epochs,
+            if experiment.file.name == "notebook" {
+                String::new()
+            } else {
+                format!(" --name {}", experiment.file.name)
+            }
+        );
+    }
     let net = result.model.net;
 
-    let history = History {
-        run: info,
-        epochs: epochs.lock().map(|e| e.clone()).unwrap_or_default(),
-    };
-    write_json(&run.history(), &history)?;
+    save_pictures(&run, &experiment, &net, &test, &device, &recorder)?;
     // The weights come last: a run directory with model.bpk is a finished run.
     net.clone()
         .save_file(run.weights())
@@ -125,11 +324,70 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// Ctrl-C asks the Learner to stop after the current step; the run can then be resumed.
+fn stop_on_ctrl_c(interrupter: Interrupter) {
+    // Only one handler per process; a second training in the same process keeps the first.
+    let _ = ctrlc::set_handler(move || interrupter.stop(Some("interrupted by Ctrl-C")));
+}
+
+/// `curves.png`, `confusion.png`, `confusion.csv` and `mistakes.png` of the final model.
+fn save_pictures(
+    run: &RunDir,
+    experiment: &Experiment,
+    net: &KerasNet,
+    test: &MnistDataset,
+    device: &burn::prelude::Device,
+    recorder: &HistoryRecorder,
+) -> Result<()> {
+    save_curves(
+        &run.file("curves.png"),
+        &recorder.history().epochs,
+        recorder.step_losses(),
+    )?;
+    let predicted: Vec<usize> = predict_probabilities(
+        net,
+        test,
+        experiment.file.data.scaling,
+        experiment.file.training.eval_batch_size,
+        device,
+    )?
+    .iter()
+    .map(|row| argmax(row))
+    .collect();
+    let confusion = ConfusionMatrix::new(test.labels(), &predicted);
+    write_atomic(&run.file("confusion.csv"), confusion.to_csv().as_bytes())?;
+    save_confusion(&run.file("confusion.png"), &confusion)?;
+    save_mistakes(&run.file("mistakes.png"), test, &predicted)
+}
+
+/// A grid of the first misclassified test digits, captioned `true → predicted`.
+pub fn save_mistakes(path: &Path, test: &MnistDataset, predicted: &[usize]) -> Result<()> {
+    let (rows, cols) = MISTAKE_GRID;
+    let mistakes: Vec<_> = predicted
+        .iter()
+        .enumerate()
+        .filter_map(|(index, &guess)| {
+            let item = test.item(index)?;
+            (usize::from(item.label) != guess).then_some((index, item, guess))
+        })
+        .take(rows * cols)
+        .collect();
+    let digits: Vec<Captioned> = mistakes
+        .iter()
+        .map(|(index, item, guess)| Captioned {
+            pixels: &item.pixels,
+            caption: format!("#{index}: {} → {guess}", item.label),
+        })
+        .collect();
+    let shown_rows = digits.len().div_ceil(cols).max(1);
+    save_digit_grid(path, &digits, shown_rows, cols, 3)
+}
+
 /// The notebook's last cells: `model.predict(X_test[:4])`, its argmax, `y_test[:4]`.
 fn show_first_predictions(
     experiment: &Experiment,
-    net: &model::KerasNet,
-    test: &data::MnistDataset,
+    net: &KerasNet,
+    test: &MnistDataset,
     device: &burn::prelude::Device,
 ) -> Result<()> {
     let first = test.clone().truncate(SHOWN_PREDICTIONS);

@@ -1,0 +1,29 @@
+//! `trainer eval`: a run's confusion matrix on the test split, without retraining.
+
+use anyhow::Result;
+
+use crate::cli::EvalArgs;
+use crate::commands::{LoadedRun, argmax};
+use crate::evaluation::ConfusionMatrix;
+
+/// Prints accuracy, per-class precision and recall, and the confusion matrix.
+pub fn run(args: &EvalArgs) -> Result<()> {
+    let loaded = LoadedRun::open(&args.run, args.backend)?;
+    let test = loaded.test_split(args.data.data_dir.as_deref())?;
+    let predicted: Vec<usize> = loaded
+        .predict(&test)?
+        .iter()
+        .map(|row| argmax(row))
+        .collect();
+    println!(
+        "run {} on {}, {} test images",
+        loaded.run.path().display(),
+        loaded.backend.backend.name(),
+        test.len()
+    );
+    print!(
+        "{}",
+        ConfusionMatrix::new(test.labels(), &predicted).report()
+    );
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! Pictures and your own digits: `show`, the run's pictures, `predict --image`, `eval`.
+
+use std::path::Path;
+
+use data::{DataSource, MnistDataset, Split};
+use e2e::trainer;
+
+fn png_size(path: &Path) -> (u32, u32) {
+    image::image_dimensions(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+#[test]
+fn show_draws_the_notebooks_five() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trainer(dir.path(), &["show", "--index", "0", "--out", "five.png"]);
+    assert_eq!(out.ok().trim(), "five.png");
+    let picture = image::open(dir.path().join("five.png")).unwrap().to_rgb8();
+    assert!(picture.width() >= 28 * 8, "upscaled at least 8x");
+    // Viridis: the black background is dark purple (68, 1, 84), full ink yellow.
+    let corner = picture
+        .get_pixel(picture.width() - 10, picture.height() - 10)
+        .0;
+    assert_eq!(corner, [68, 1, 84], "viridis(0)");
+    let yellow = picture
+        .pixels()
+        .filter(|p| p.0[0] > 200 && p.0[1] > 200 && p.0[2] < 80)
+        .count();
+    assert!(yellow > 100, "the 5's ink is yellow");
+
+    // Without --out the label is in the file name.
+    trainer(dir.path(), &["show", "--split", "test", "--index", "3"]).ok();
+    assert!(dir.path().join("test-3-label-0.png").is_file());
+    trainer(dir.path(), &["show", "--grid", "3x5", "--out", "grid.png"]).ok();
+    let (w, h) = png_size(&dir.path().join("grid.png"));
+    assert!(w > h, "5 columns, 3 rows: {w}x{h}");
+    trainer(dir.path(), &["show", "--index", "60000"]).fails_with("goes past the 60000 items");
+}
+
+/// Test-set digits as a person would hand them over: black ink on white,
+/// 100x100, written as PNG files.
+fn write_digit_pictures(dir: &Path, count: usize) -> Vec<(std::path::PathBuf, u8)> {
+    let test = MnistDataset::load(&DataSource::Bundled, Split::Test).unwrap();
+    (0..count)
+        .map(|index| {
+            let item = test.item(index).unwrap();
+            let small = image::GrayImage::from_fn(28, 28, |x, y| {
+                image::Luma([255 - item.pixels[y as usize * 28 + x as usize]])
+            });
+            let big =
+                image::imageops::resize(&small, 100, 100, image::imageops::FilterType::Triangle);
+            let path = dir.join(format!("digit-{index}.png"));
+            big.save(&path).unwrap();
+            (path, item.label)
+        })
+        .collect()
+}
+
+/// A 0x0 PNG: signature and an IHDR chunk with zero width and height.
+fn zero_sized_png() -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0]);
+    let mut crc = flate2::Crc::new();
+    crc.update(&ihdr);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc.sum().to_be_bytes());
+    png
+}
+
+/// The notebook, trained once, then asked about pictures, evaluated, listed.
+#[test]
+fn the_notebook_trains_then_reads_digit_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = trainer(dir.path(), &[]).ok().to_owned();
+    assert!(stdout.contains("13610 parameters"), "{stdout}");
+    assert!(stdout.contains("Epoch 3/3 - 1875/1875"), "{stdout}");
+    assert!(stdout.contains("predicted: [7 2 1 0]"), "{stdout}");
+    let run = dir.path().join("artifacts/notebook/run-001");
+    let history = e2e::read_json(&run.join("history.json"));
+    let val_accuracy = history["epochs"][2]["val_accuracy"].as_f64().unwrap();
+    assert!(
+        val_accuracy >= 0.94,
+        "val_accuracy {val_accuracy} after 3 epochs"
+    );
+
+    for picture in ["curves.png", "confusion.png", "mistakes.png"] {
+        let (w, h) = png_size(&run.join(picture));
+        assert!(w >= 300 && h >= 100, "{picture} is {w}x{h}");
+    }
+    let csv = std::fs::read_to_string(run.join("confusion.csv")).unwrap();
+    let total: usize = csv
+        .lines()
+        .skip(1)
+        .flat_map(|line| line.split(',').skip(1).map(|n| n.parse::<usize>().unwrap()))
+        .sum();
+    assert_eq!(total, 10_000);
+    let steps = std::fs::read_to_string(run.join("steps.csv")).unwrap();
+    assert_eq!(
+        steps.lines().count(),
+        1 + 3 * 1875,
+        "one loss per training step"
+    );
+
+    // Ten digits as PNG files, black on white, 100x100.
+    let pictures = dir.path().join("pictures");
+    std::fs::create_dir(&pictures).unwrap();
+    let digits = write_digit_pictures(&pictures, 10);
+    let out = trainer(
+        dir.path(),
+        &[
+            "predict",
+            "--run",
+            "artifacts/notebook",
+            "--image",
+            "pictures",
+            "--json",
+        ],
+    );
+    let lines: Vec<serde_json::Value> = out
+        .ok()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10);
+    let correct = lines
+        .iter()
+        .filter(|line| {
+            let file = line["file"].as_str().unwrap();
+            let (_, label) = digits
+                .iter()
+                .find(|(path, _)| path.ends_with(Path::new(file).file_name().unwrap()))
+                .unwrap();
+            line["digit"].as_u64() == Some(u64::from(*label))
+        })
+        .count();
+    assert!(correct >= 9, "{correct}/10 pictures recognised: {lines:?}");
+    let sum: f64 = lines[0]["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-4);
+
+    // Bad pictures: one clear line each.
+    std::fs::write(dir.path().join("notes.png"), "not a picture").unwrap();
+    std::fs::write(dir.path().join("empty.png"), "").unwrap();
+    std::fs::write(dir.path().join("zero.png"), zero_sized_png()).unwrap();
+    let predict = |file: &str| {
+        trainer(
+            dir.path(),
+            &["predict", "--run", "artifacts/notebook", "--image", file],
+        )
+    };
+    predict("notes.png").fails_with("notes.png: not a PNG or JPEG image");
+    predict("empty.png").fails_with("empty.png: file is empty");
+    predict("zero.png").fails_with("zero.png:");
+
+    let eval = trainer(dir.path(), &["eval", "--run", "artifacts/notebook"]);
+    let report = eval.ok();
+    assert!(
+        report.contains(&format!("accuracy: {val_accuracy:.4}")),
+        "eval agrees with history:\n{report}"
+    );
+    assert!(
+        report.contains("class  precision  recall  support"),
+        "{report}"
+    );
+    let runs = trainer(dir.path(), &["runs"]);
+    assert!(runs.ok().contains("finished"), "{}", runs.stdout);
+}
