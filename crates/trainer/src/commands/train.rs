@@ -7,9 +7,10 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::OptimizerRecord;
 use burn::optim::lr_scheduler::LrSchedulerRecord;
+use burn::prelude::Tensor;
 use burn::store::ModuleRecord;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Interrupter, Learner, SupervisedTraining};
@@ -82,30 +83,30 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let test = load_split(&source, Split::Test, experiment.file.data.test_size)?;
     let steps_per_epoch = train.len().div_ceil(experiment.file.training.batch_size);
 
+    let fresh = History {
+        run: RunInfo {
+            experiment: experiment.file.name.clone(),
+            backend: backend.backend.name().into(),
+            device: backend.device_name(),
+            seed: experiment.file.seed,
+            started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            train_size: train.len(),
+            test_size: test.len(),
+            steps_per_epoch,
+            epochs_planned: experiment.file.training.epochs,
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        epochs: Vec::new(),
+    };
     let prepared = match resumed {
-        Some(run) => prepare_resume(experiment, run, steps_per_epoch, &backend.device)?,
+        Some(run) => prepare_resume(experiment, run, fresh, &backend.device)?,
         None => {
             let run = RunDir::create(artifacts, &experiment.file.name)?;
             write_json(&run.config(), &experiment.file)?;
-            let history = History {
-                run: RunInfo {
-                    experiment: experiment.file.name.clone(),
-                    backend: backend.backend.name().into(),
-                    device: backend.device_name(),
-                    seed: experiment.file.seed,
-                    started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-                    train_size: train.len(),
-                    test_size: test.len(),
-                    steps_per_epoch,
-                    epochs_planned: experiment.file.training.epochs,
-                    version: env!("CARGO_PKG_VERSION").into(),
-                },
-                epochs: Vec::new(),
-            };
             Prepared {
                 experiment,
                 run,
-                history,
+                history: fresh,
                 step_losses: Vec::new(),
                 checkpoint: None,
             }
@@ -118,41 +119,38 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 fn prepare_resume(
     experiment: Experiment,
     run: RunDir,
-    steps_per_epoch: usize,
+    fresh: History,
     device: &burn::prelude::Device,
 ) -> Result<Prepared> {
     let checkpoint = last_complete_checkpoint(&run, &experiment, device);
-    let history_text = std::fs::read_to_string(run.history()).ok();
-    let mut history: History = match history_text {
-        Some(text) => serde_json::from_str(&text)
-            .with_context(|| format!("{}: unreadable history", run.history().display()))?,
-        None => bail!(
-            "{}: no history.json; this run cannot be resumed",
-            run.path().display()
-        ),
-    };
     let done = checkpoint.unwrap_or(0);
-    if done >= experiment.file.training.epochs {
+    if done > experiment.file.training.epochs {
         bail!(
-            "{}: already trained {done} of {} epochs; pass --epochs to train longer",
+            "{}: already trained {done} epochs, more than the {} asked for",
             run.path().display(),
             experiment.file.training.epochs
         );
     }
+    // Without a checkpoint (killed during the first epoch) the run starts over.
+    let mut history = match (checkpoint, std::fs::read_to_string(run.history())) {
+        (Some(_), Ok(text)) => serde_json::from_str(&text)
+            .with_context(|| format!("{}: unreadable history", run.history().display()))?,
+        _ => fresh,
+    };
     // Epochs after the checkpoint are trained again.
     history.epochs.truncate(done);
     history.run.epochs_planned = experiment.file.training.epochs;
     let mut step_losses = std::fs::read_to_string(run.steps())
         .map(|text| read_steps_csv(&text))
         .unwrap_or_default();
-    step_losses.truncate(done * steps_per_epoch);
+    step_losses.truncate(done * history.run.steps_per_epoch);
     println!("resuming {} after epoch {done}", run.path().display());
     Ok(Prepared {
         experiment,
         run,
         history,
         step_losses,
-        checkpoint: checkpoint.filter(|&epoch| epoch > 0),
+        checkpoint,
     })
 }
 
@@ -229,7 +227,7 @@ fn fit(
         net: experiment.net.init(&device.clone().autodiff()),
     };
     println!(
-        "model: KerasNet, {} parameters; Adam lr {}, {} epochs of {steps_per_epoch} steps (batch {})",
+        "model: KerasNet, {} parameters; Adam lr {:?}, {} epochs of {steps_per_epoch} steps (batch {})",
         model.num_params(),
         experiment.learning_rate(),
         settings.epochs,
@@ -315,13 +313,27 @@ fn fit(
 
     save_pictures(&run, &experiment, &net, &test, &device, &recorder)?;
     // The weights come last: a run directory with model.bpk is a finished run.
-    net.clone()
+    with_stable_ids(net.clone())
         .save_file(run.weights())
         .with_context(|| format!("{}: cannot save the weights", run.weights().display()))?;
 
     show_first_predictions(&experiment, &net, &test, &device)?;
     println!("saved: {}", run.path().display());
     Ok(())
+}
+
+/// The network with its parameter ids numbered in module order. Burn draws
+/// ids at random, which would make two identical trainings save different bytes.
+fn with_stable_ids(net: KerasNet) -> KerasNet {
+    struct Renumber(u64);
+    impl ModuleMapper for Renumber {
+        fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            self.0 += 1;
+            param.id = ParamId::from(self.0);
+            param
+        }
+    }
+    net.map(&mut Renumber(0))
 }
 
 /// Ctrl-C asks the Learner to stop after the current step; the run can then be resumed.

@@ -1,0 +1,202 @@
+//! No run is lost: kills at any moment, resumes, divergence, determinism.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use e2e::{read_json, repo_root, trainer, trainer_binary};
+
+fn smoke_args(extra: &[&str]) -> Vec<String> {
+    let config = repo_root().join("configs/smoke.toml");
+    ["train", "--config", config.to_str().unwrap()]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn run_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// Every artifact present in a run directory is whole: JSON parses, CSV rows
+/// have their columns, PNGs decode.
+fn assert_artifacts_whole(run: &Path) {
+    for name in ["config.json", "history.json"] {
+        let path = run.join(name);
+        if path.exists() {
+            read_json(&path);
+        }
+    }
+    if let Ok(steps) = std::fs::read_to_string(run.join("steps.csv")) {
+        assert!(steps.starts_with("step,loss\n"), "{steps}");
+        assert!(
+            steps.lines().skip(1).all(|l| l.split(',').count() == 2),
+            "{steps}"
+        );
+    }
+    for name in ["curves.png", "confusion.png", "mistakes.png"] {
+        let path = run.join(name);
+        if path.exists() {
+            image_is_whole(&path);
+        }
+    }
+}
+
+fn image_is_whole(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{}",
+        path.display()
+    );
+    assert!(
+        bytes.ends_with(&[0xae, 0x42, 0x60, 0x82]),
+        "{} ends with IEND",
+        path.display()
+    );
+}
+
+#[test]
+fn sigkill_at_any_moment_loses_nothing_and_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = smoke_args(&[
+        "--epochs",
+        "3",
+        "--train-size",
+        "3000",
+        "--test-size",
+        "500",
+    ]);
+    let run = dir.path().join("artifacts/smoke/run-001");
+    // Kill points spread over start-up, epochs, checkpoints and the final pictures.
+    for (attempt, delay_ms) in [900u64, 1700, 600, 2300, 1300].into_iter().enumerate() {
+        let mut command_args = args.clone();
+        if attempt > 0 {
+            command_args.push("--resume".into());
+        }
+        let mut child = Command::new(trainer_binary())
+            .current_dir(dir.path())
+            .args(&command_args)
+            .env_remove("BURNIST_DATA")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert_artifacts_whole(&run);
+        if run.join("model.bpk").exists() {
+            break;
+        }
+    }
+    if !run.join("model.bpk").exists() {
+        let mut resume = args.clone();
+        resume.push("--resume".into());
+        trainer(dir.path(), &run_strs(&resume)).ok();
+    }
+    assert_artifacts_whole(&run);
+    let history = read_json(&run.join("history.json"));
+    let epochs: Vec<u64> = history["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, vec![1, 2, 3]);
+    let out = trainer(
+        dir.path(),
+        &["predict", "--run", run.to_str().unwrap(), "--first", "1"],
+    );
+    assert!(out.ok().contains("accuracy:"));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_on_ndarray() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = smoke_args(&[
+        "--train-size",
+        "1000",
+        "--test-size",
+        "200",
+        "--backend",
+        "ndarray",
+    ]);
+    trainer(dir.path(), &run_strs(&args)).ok();
+    trainer(dir.path(), &run_strs(&args)).ok();
+    let runs = dir.path().join("artifacts/smoke");
+    let without_timing = |run: &str| -> String {
+        std::fs::read_to_string(runs.join(run).join("history.json"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("\"seconds\"") && !l.contains("\"started\""))
+            .collect()
+    };
+    assert_eq!(without_timing("run-001"), without_timing("run-002"));
+    assert_eq!(
+        std::fs::read(runs.join("run-001/model.bpk")).unwrap(),
+        std::fs::read(runs.join("run-002/model.bpk")).unwrap(),
+        "byte-identical weights"
+    );
+    // A different seed is a different run.
+    let mut other = args.clone();
+    other.extend(["--seed".to_string(), "7".to_string()]);
+    trainer(dir.path(), &run_strs(&other)).ok();
+    assert_ne!(without_timing("run-001"), without_timing("run-003"));
+}
+
+#[test]
+fn a_diverging_training_stops_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = smoke_args(&["--learning-rate", "1e30", "--scaling", "raw"]);
+    let out = trainer(dir.path(), &run_strs(&args));
+    let line = out.fails_with("training diverged at epoch 1, step ");
+    assert!(line.contains("lower optimizer.learning_rate"), "{line}");
+    assert!(
+        !dir.path()
+            .join("artifacts/smoke/run-001/model.bpk")
+            .exists()
+    );
+}
+
+#[test]
+fn weights_of_another_architecture_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = smoke_args(&["--train-size", "320", "--test-size", "100"]);
+    trainer(dir.path(), &run_strs(&args)).ok();
+    let run = dir.path().join("artifacts/smoke/run-001");
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    std::fs::write(
+        run.join("config.json"),
+        config.replace("\"filters\": 8", "\"filters\": 16"),
+    )
+    .unwrap();
+    trainer(dir.path(), &["predict", "--run", run.to_str().unwrap()])
+        .fails_with("model.bpk: cannot load these weights into the network of");
+
+    std::fs::write(run.join("config.json"), &config).unwrap();
+    let weights = std::fs::read(run.join("model.bpk")).unwrap();
+    std::fs::write(run.join("model.bpk"), &weights[..weights.len() / 2]).unwrap();
+    trainer(dir.path(), &["predict", "--run", run.to_str().unwrap()])
+        .fails_with("model.bpk: cannot load");
+}
+
+#[test]
+fn an_unwritable_artifacts_directory_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("blocked"), "a file, not a directory").unwrap();
+    trainer(
+        dir.path(),
+        &[
+            "train",
+            "--artifacts",
+            "blocked",
+            "--train-size",
+            "64",
+            "--test-size",
+            "10",
+        ],
+    )
+    .fails_with("cannot create the artifacts directory");
+}
