@@ -4,7 +4,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The file could not be opened or read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Io {
         /// The file.
         path: PathBuf,
@@ -38,7 +38,7 @@ pub enum DataError {
         path: PathBuf,
     },
     /// The gzip stream is corrupt or ends early.
-    #[error("{path}: corrupt gzip data: {source}")]
+    #[error("{path}: corrupt gzip data")]
     CorruptGzip {
         /// The file.
         path: PathBuf,

@@ -14,7 +14,7 @@ use crate::backend::BackendChoice;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: cannot read config: {source}")]
+    #[error("{path}: cannot read config")]
     Read {
         /// The file.
         path: PathBuf,
@@ -187,7 +187,16 @@ impl ExperimentFile {
         let parsed = if path.extension().is_some_and(|ext| ext == "json") {
             serde_json::from_str(&text).map_err(|err| err.to_string())
         } else {
-            toml::from_str(&text).map_err(|err| err.message().to_owned())
+            toml::from_str(&text).map_err(|err| {
+                // toml's Display spans several lines; keep the message and its line.
+                let line = err
+                    .span()
+                    .map(|span| text[..span.start].matches('\n').count() + 1);
+                match line {
+                    Some(line) => format!("line {line}: {}", err.message()),
+                    None => err.message().to_owned(),
+                }
+            })
         };
         parsed.map_err(|message| ConfigError::Parse {
             path: path.to_owned(),

@@ -1,0 +1,217 @@
+//! `docs/errors.md` is the specification of every bad input: this test builds
+//! each input, runs each command of the table and checks the exact line.
+
+use std::path::Path;
+
+use e2e::{repo_root, trainer};
+
+/// `(command arguments, expected line)` of each row of the table.
+fn table() -> Vec<(Vec<String>, String)> {
+    let doc = std::fs::read_to_string(repo_root().join("docs/errors.md")).unwrap();
+    doc.lines()
+        .filter(|line| line.starts_with("| ") && line.contains("`trainer "))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            assert_eq!(cells.len(), 3, "three cells: {line}");
+            let command = code(cells[1]);
+            let args = command
+                .split_whitespace()
+                .skip(1)
+                .map(str::to_owned)
+                .collect();
+            (args, code(cells[2]))
+        })
+        .collect()
+}
+
+/// The text of a markdown code span, single or double backticked.
+fn code(cell: &str) -> String {
+    let inner = match cell.strip_prefix("``") {
+        Some(rest) => rest.strip_suffix("``").unwrap_or(rest),
+        None => cell.trim_matches('`'),
+    };
+    inner.trim().to_owned()
+}
+
+fn idx(magic: u32, dims: &[u32], payload: &[u8]) -> Vec<u8> {
+    let mut bytes: Vec<u8> = std::iter::once(magic)
+        .chain(dims.iter().copied())
+        .flat_map(u32::to_be_bytes)
+        .collect();
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+
+/// A data directory with three good training images and labels, after `edit`.
+fn data_dir(root: &Path, name: &str, edit: impl FnOnce(&Path)) {
+    let dir = root.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join(TRAIN_IMAGES),
+        idx(0x803, &[3, 28, 28], &[7; 3 * 784]),
+    )
+    .unwrap();
+    std::fs::write(dir.join(TRAIN_LABELS), idx(0x801, &[3], &[1, 2, 3])).unwrap();
+    edit(&dir);
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut crc = flate2::Crc::new();
+    crc.update(&ihdr);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc.sum().to_be_bytes());
+    png
+}
+
+fn fixtures(root: &Path) {
+    let write = |name: &str, contents: &[u8]| std::fs::write(root.join(name), contents).unwrap();
+    data_dir(root, "no-labels", |d| {
+        std::fs::remove_file(d.join(TRAIN_LABELS)).unwrap()
+    });
+    data_dir(root, "empty", |d| {
+        std::fs::write(d.join(TRAIN_IMAGES), b"").unwrap()
+    });
+    data_dir(root, "bad-magic", |d| {
+        std::fs::write(d.join(TRAIN_IMAGES), idx(0x801, &[3], &[1, 2, 3])).unwrap()
+    });
+    data_dir(root, "truncated", |d| {
+        std::fs::write(d.join(TRAIN_IMAGES), idx(0x803, &[3, 28, 28], &[7; 2252])).unwrap()
+    });
+    data_dir(root, "trailing", |d| {
+        std::fs::write(d.join(TRAIN_IMAGES), idx(0x803, &[3, 28, 28], &[7; 2353])).unwrap()
+    });
+    data_dir(root, "huge-count", |d| {
+        std::fs::write(d.join(TRAIN_IMAGES), idx(0x803, &[u32::MAX, 28, 28], &[])).unwrap()
+    });
+    data_dir(root, "wrong-dims", |d| {
+        std::fs::write(
+            d.join(TRAIN_IMAGES),
+            idx(0x803, &[3, 27, 28], &[7; 3 * 756]),
+        )
+        .unwrap()
+    });
+    data_dir(root, "count-mismatch", |d| {
+        std::fs::write(d.join(TRAIN_LABELS), idx(0x801, &[2], &[1, 2])).unwrap()
+    });
+    data_dir(root, "bad-label", |d| {
+        std::fs::write(d.join(TRAIN_LABELS), idx(0x801, &[3], &[1, 12, 3])).unwrap()
+    });
+    data_dir(root, "corrupt-gzip", |d| {
+        std::fs::remove_file(d.join(TRAIN_IMAGES)).unwrap();
+        let mut gz = gzip(&idx(0x803, &[3, 28, 28], &[7; 3 * 784]));
+        for byte in &mut gz[10..20] {
+            *byte = 0xff;
+        }
+        std::fs::write(d.join(format!("{TRAIN_IMAGES}.gz")), gz).unwrap();
+    });
+    data_dir(root, "dir-not-file", |d| {
+        std::fs::remove_file(d.join(TRAIN_IMAGES)).unwrap();
+        std::fs::create_dir(d.join(TRAIN_IMAGES)).unwrap();
+    });
+
+    write("unknown-key.toml", b"[training]\nepochz = 3\n");
+    write("wrong-type.toml", b"[training]\nepochs = \"three\"\n");
+    write("bad-backend.toml", b"backend = \"cuda-please\"\n");
+    write("zero-eval-batch.toml", b"[training]\neval_batch_size = 0\n");
+    write("beta1.toml", b"[optimizer]\nbeta1 = 1.0\n");
+    write("beta2.toml", b"[optimizer]\nbeta2 = -0.5\n");
+    write("epsilon.toml", b"[optimizer]\nepsilon = 0.0\n");
+    write("filters.toml", b"[model]\nfilters = 0\n");
+    write("kernel.toml", b"[model]\nkernel_size = 29\n");
+    write("pool.toml", b"[model]\npool_size = 27\n");
+    write("a-file", b"not a directory");
+
+    // A small finished run, and damaged copies of it.
+    let config = repo_root().join("configs/smoke.toml");
+    let args = [
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--artifacts",
+        "runs",
+    ];
+    trainer(
+        root,
+        &[&args[..], &["--train-size", "320", "--test-size", "100"]].concat(),
+    )
+    .ok();
+    let run = root.join("runs/smoke/run-001");
+    for copy in ["unfinished", "foreign", "truncated"] {
+        let to = root.join("runs/smoke").join(copy);
+        std::fs::create_dir(&to).unwrap();
+        for file in ["config.json", "model.bpk"] {
+            std::fs::copy(run.join(file), to.join(file)).unwrap();
+        }
+    }
+    std::fs::remove_file(root.join("runs/smoke/unfinished/model.bpk")).unwrap();
+    let foreign = root.join("runs/smoke/foreign/config.json");
+    let text = std::fs::read_to_string(&foreign).unwrap();
+    std::fs::write(&foreign, text.replace("\"filters\": 8", "\"filters\": 16")).unwrap();
+    let weights = root.join("runs/smoke/truncated/model.bpk");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+
+    write("not-image.png", b"just some text");
+    write("empty.png", b"");
+    write("zero.png", &png_header(0, 0));
+    write("huge.png", &png_header(20_000, 20_000));
+    write(
+        "animated.gif",
+        b"GIF89a\x01\x00\x01\x00\x00\x00\x00!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00;",
+    );
+}
+
+#[test]
+fn every_bad_input_in_the_table_gets_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures(dir.path());
+    let rows = table();
+    assert!(
+        rows.len() >= 35,
+        "the table lists every bad input ({} rows)",
+        rows.len()
+    );
+    let mut wrong = Vec::new();
+    for (args, expected) in &rows {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = trainer(dir.path(), &args);
+        let lines: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        let clean = matches!(run.code, Some(code) if code != 0)
+            && !run.stderr.contains("panicked")
+            && lines.len() == 1;
+        if !clean || lines[0] != expected {
+            wrong.push(format!(
+                "trainer {}\n  expected: {expected}\n  got ({:?}): {}",
+                args.join(" "),
+                run.code,
+                run.stderr.trim()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} row(s) differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
