@@ -6,7 +6,7 @@ use model::{GeometryError, KerasNetConfig};
 
 /// Runs one test body per backend this crate's tests are compiled with
 /// (candle's `test_device!` pattern): `backend_tests!(body)` makes a
-/// `body::ndarray` test, and one per further backend feature.
+/// `body::ndarray` test, and a `body::flex` one with the `flex` feature.
 macro_rules! backend_tests {
     ($($body:ident),* $(,)?) => {$(
         mod $body {
@@ -14,6 +14,12 @@ macro_rules! backend_tests {
             #[allow(deprecated)] // burn 0.22 deprecates ndarray; it stays our default CPU backend
             fn ndarray() {
                 super::$body(&burn::prelude::Device::ndarray());
+            }
+
+            #[cfg(feature = "flex")]
+            #[test]
+            fn flex() {
+                super::$body(&burn::prelude::Device::flex());
             }
         }
     )*};
