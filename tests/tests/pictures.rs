@@ -38,10 +38,11 @@ fn show_draws_the_notebooks_five() {
 
 /// Test-set digits as a person would hand them over: black ink on white,
 /// 100x100, written as PNG files.
-fn write_digit_pictures(dir: &Path, count: usize) -> Vec<(std::path::PathBuf, u8)> {
+fn write_digit_pictures(dir: &Path, indices: &[usize]) -> Vec<(std::path::PathBuf, u8)> {
     let test = MnistDataset::load(&DataSource::Bundled, Split::Test).unwrap();
-    (0..count)
-        .map(|index| {
+    indices
+        .iter()
+        .map(|&index| {
             let item = test.item(index).unwrap();
             let small = image::GrayImage::from_fn(28, 28, |x, y| {
                 image::Luma([255 - item.pixels[y as usize * 28 + x as usize]])
@@ -102,10 +103,34 @@ fn the_notebook_trains_then_reads_digit_pictures() {
         "one loss per training step"
     );
 
-    // Ten digits as PNG files, black on white, 100x100.
+    // Ten digits the model reads right in MNIST form, handed over as PNG files,
+    // black on white, 100x100: the picture pipeline must not lose them.
+    let predict = trainer(
+        dir.path(),
+        &["predict", "--run", "artifacts/notebook", "--first", "40"],
+    );
+    let numbers = |prefix: &str| -> Vec<usize> {
+        let line = predict
+            .ok()
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap();
+        line[prefix.len()..]
+            .trim()
+            .trim_matches(|c| c == '[' || c == ']')
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect()
+    };
+    let (predicted, labels) = (numbers("predicted:"), numbers("labels:"));
+    let readable: Vec<usize> = (0..40)
+        .filter(|&i| predicted[i] == labels[i])
+        .take(10)
+        .collect();
+    assert_eq!(readable.len(), 10);
     let pictures = dir.path().join("pictures");
     std::fs::create_dir(&pictures).unwrap();
-    let digits = write_digit_pictures(&pictures, 10);
+    let digits = write_digit_pictures(&pictures, &readable);
     let out = trainer(
         dir.path(),
         &[
