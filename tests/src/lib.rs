@@ -128,3 +128,29 @@ pub fn read_json(path: &Path) -> serde_json::Value {
         std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
+
+/// The epoch numbers recorded in a run's `history.json`.
+pub fn history_epochs(run: &Path) -> Vec<u64> {
+    read_json(&run.join("history.json"))["epochs"]
+        .as_array()
+        .expect("history.json has an epochs array")
+        .iter()
+        .map(|e| e["epoch"].as_u64().expect("epochs are numbered"))
+        .collect()
+}
+
+/// The start of a PNG: its signature and an IHDR chunk of `width` x `height`
+/// (8-bit grey), with no image data: enough for a decoder to read the size.
+pub fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut crc = flate2::Crc::new();
+    crc.update(&ihdr);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc.sum().to_be_bytes());
+    png
+}

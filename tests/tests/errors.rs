@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use e2e::{repo_root, trainer};
+use e2e::{png_header, repo_root, trainer};
 
 /// `(command arguments, expected line)` of each row of the table.
 fn table() -> Vec<(Vec<String>, String)> {
@@ -63,20 +63,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).unwrap();
     encoder.finish().unwrap()
-}
-
-fn png_header(width: u32, height: u32) -> Vec<u8> {
-    let mut ihdr = b"IHDR".to_vec();
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    let mut crc = flate2::Crc::new();
-    crc.update(&ihdr);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&13u32.to_be_bytes());
-    png.extend_from_slice(&ihdr);
-    png.extend_from_slice(&crc.sum().to_be_bytes());
-    png
 }
 
 fn fixtures(root: &Path) {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use data::{DataSource, MnistDataset, Split};
-use e2e::trainer;
+use e2e::{png_header, trainer};
 
 fn png_size(path: &Path) -> (u32, u32) {
     image::image_dimensions(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
@@ -54,19 +54,6 @@ fn write_digit_pictures(dir: &Path, indices: &[usize]) -> Vec<(std::path::PathBu
             (path, item.label)
         })
         .collect()
-}
-
-/// A 0x0 PNG: signature and an IHDR chunk with zero width and height.
-fn zero_sized_png() -> Vec<u8> {
-    let mut ihdr = b"IHDR".to_vec();
-    ihdr.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0]);
-    let mut crc = flate2::Crc::new();
-    crc.update(&ihdr);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&13u32.to_be_bytes());
-    png.extend_from_slice(&ihdr);
-    png.extend_from_slice(&crc.sum().to_be_bytes());
-    png
 }
 
 /// The notebook, trained once, then asked about pictures, evaluated, listed.
@@ -171,7 +158,7 @@ fn the_notebook_trains_then_reads_digit_pictures() {
     // Bad pictures: one clear line each.
     std::fs::write(dir.path().join("notes.png"), "not a picture").unwrap();
     std::fs::write(dir.path().join("empty.png"), "").unwrap();
-    std::fs::write(dir.path().join("zero.png"), zero_sized_png()).unwrap();
+    std::fs::write(dir.path().join("zero.png"), png_header(0, 0)).unwrap();
     let predict = |file: &str| {
         trainer(
             dir.path(),

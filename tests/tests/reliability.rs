@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use e2e::{read_json, repo_root, trainer, trainer_binary};
+use e2e::{history_epochs, read_json, repo_root, trainer, trainer_binary};
 
 fn smoke_args(extra: &[&str]) -> Vec<String> {
     let config = repo_root().join("configs/smoke.toml");
@@ -97,14 +97,7 @@ fn sigkill_at_any_moment_loses_nothing_and_resume_finishes() {
         trainer(dir.path(), &run_strs(&resume)).ok();
     }
     assert_artifacts_whole(&run);
-    let history = read_json(&run.join("history.json"));
-    let epochs: Vec<u64> = history["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["epoch"].as_u64().unwrap())
-        .collect();
-    assert_eq!(epochs, vec![1, 2, 3]);
+    assert_eq!(history_epochs(&run), vec![1, 2, 3]);
     let out = trainer(
         dir.path(),
         &["predict", "--run", run.to_str().unwrap(), "--first", "1"],

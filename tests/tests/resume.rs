@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{read_json, repo_root, trainer, trainer_binary};
+use e2e::{history_epochs, repo_root, trainer, trainer_binary};
 
 #[test]
 fn a_run_killed_after_epoch_one_resumes_to_the_end() {
@@ -59,14 +59,7 @@ fn a_run_killed_after_epoch_one_resumes_to_the_end() {
     let stdout = out.ok();
     assert!(stdout.contains("resuming"), "{stdout}");
     assert!(stdout.contains("Epoch 3/3"), "{stdout}");
-    let history = read_json(&run.join("history.json"));
-    let epochs: Vec<u64> = history["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["epoch"].as_u64().unwrap())
-        .collect();
-    assert_eq!(epochs, vec![1, 2, 3]);
+    assert_eq!(history_epochs(&run), vec![1, 2, 3]);
     assert!(run.join("model.bpk").is_file());
     assert!(
         !dir.path().join("artifacts/smoke/run-002").exists(),
