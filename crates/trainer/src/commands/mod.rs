@@ -126,6 +126,21 @@ pub fn predict_probabilities(
     Ok(rows)
 }
 
+/// The notebook's last cells for the first rows: `model.predict(X_test[:n])`,
+/// its argmax and `y_test[:n]`, numpy-style.
+pub fn print_first_predictions(rows: &[[f32; data::NUM_CLASSES]], labels: &[u8]) {
+    let shown = rows.len().min(labels.len());
+    println!("predict(X_test[:{shown}]):");
+    for row in &rows[..shown] {
+        println!("  {}", probability_row(row));
+    }
+    println!(
+        "predicted: {}",
+        numpy_vector(rows[..shown].iter().map(|row| argmax(row)))
+    );
+    println!("labels:    {}", numpy_vector(&labels[..shown]));
+}
+
 /// Index of the largest probability.
 pub fn argmax(row: &[f32]) -> usize {
     row.iter()

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use data::{MnistDataset, MnistItem, digit_from_image_file};
 
 use crate::cli::PredictArgs;
-use crate::commands::{LoadedRun, argmax, numpy_vector, probability_row};
+use crate::commands::{LoadedRun, argmax, print_first_predictions, probability_row};
 
 /// Predicts what `args` ask for with the run's trained network.
 pub fn run(args: &PredictArgs) -> Result<()> {
@@ -29,13 +29,8 @@ fn predict_test_split(loaded: &LoadedRun, args: &PredictArgs) -> Result<()> {
         loaded.backend.backend.name(),
         loaded.backend.device_name()
     );
-    println!("predict(X_test[:{shown}]):");
-    for row in &rows[..shown] {
-        println!("  {}", probability_row(row));
-    }
+    print_first_predictions(&rows[..shown], test.labels());
     let predicted: Vec<usize> = rows.iter().map(|row| argmax(row)).collect();
-    println!("predicted: {}", numpy_vector(&predicted[..shown]));
-    println!("labels:    {}", numpy_vector(&test.labels()[..shown]));
     let correct = predicted
         .iter()
         .zip(test.labels())

@@ -20,7 +20,7 @@ use model::KerasNet;
 use crate::backend::SelectedBackend;
 use crate::classifier::MnistClassifier;
 use crate::cli::TrainArgs;
-use crate::commands::{argmax, load_split, numpy_vector, predict_probabilities, probability_row};
+use crate::commands::{argmax, load_split, predict_probabilities, print_first_predictions};
 use crate::config::{Experiment, ExperimentFile};
 use crate::evaluation::ConfusionMatrix;
 use crate::history::{History, HistoryRecorder, RunInfo, read_steps_csv};
@@ -410,14 +410,6 @@ fn show_first_predictions(
         SHOWN_PREDICTIONS,
         device,
     )?;
-    println!("predict(X_test[:{}]):", first.len());
-    for row in &rows {
-        println!("  {}", probability_row(row));
-    }
-    println!(
-        "predicted: {}",
-        numpy_vector(rows.iter().map(|row| argmax(row)))
-    );
-    println!("labels:    {}", numpy_vector(first.labels()));
+    print_first_predictions(&rows, first.labels());
     Ok(())
 }
