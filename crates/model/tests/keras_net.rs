@@ -4,26 +4,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use model::{GeometryError, KerasNetConfig};
 
-/// Runs one test body per backend this crate's tests are compiled with
-/// (candle's `test_device!` pattern): `backend_tests!(body)` makes a
-/// `body::ndarray` test, and a `body::flex` one with the `flex` feature.
-macro_rules! backend_tests {
-    ($($body:ident),* $(,)?) => {$(
-        mod $body {
-            #[test]
-            #[allow(deprecated)] // burn 0.22 deprecates ndarray; it stays our default CPU backend
-            fn ndarray() {
-                super::$body(&burn::prelude::Device::ndarray());
-            }
-
-            #[cfg(feature = "flex")]
-            #[test]
-            fn flex() {
-                super::$body(&burn::prelude::Device::flex());
-            }
-        }
-    )*};
-}
+mod common;
 
 backend_tests!(
     has_the_notebooks_13610_parameters,

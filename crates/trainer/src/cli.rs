@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use data::PixelScaling;
 
-use crate::backend::BackendChoice;
+use crate::backend::{BackendChoice, DeviceChoice};
 use crate::config::ExperimentFile;
 
 /// The Keras MNIST notebook, trained in Rust on Burn. With no command, trains
@@ -62,6 +62,9 @@ pub struct TrainArgs {
     /// Override `backend`.
     #[arg(long, value_enum)]
     pub backend: Option<BackendChoice>,
+    /// Override `device`: auto, cpu, gpu:N or cuda:N.
+    #[arg(long)]
+    pub device: Option<DeviceChoice>,
     /// Override `training.epochs`.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -99,6 +102,7 @@ impl TrainArgs {
         set(&mut file.name, &self.name);
         set(&mut file.seed, &self.seed);
         set(&mut file.backend, &self.backend);
+        set(&mut file.device, &self.device);
         set(&mut file.training.epochs, &self.epochs);
         set(&mut file.training.batch_size, &self.batch_size);
         set(&mut file.optimizer.learning_rate, &self.learning_rate);
@@ -119,9 +123,9 @@ impl TrainArgs {
 /// `trainer predict`.
 #[derive(Debug, Clone, Args)]
 pub struct PredictArgs {
-    /// A run directory, or an experiment directory (its latest finished run).
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
     /// How many probability rows of the test split to print.
     #[arg(long, default_value_t = 4)]
     pub first: usize,
@@ -132,9 +136,20 @@ pub struct PredictArgs {
     /// With --image: one JSON object per line, `{"file", "digit", "probabilities"}`.
     #[arg(long, requires = "image")]
     pub json: bool,
-    /// Backend to predict on [default: the one in the run's config].
+}
+
+/// A finished run to reload, and where to run it.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// A run directory, or an experiment directory (its latest finished run).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Backend to run on [default: the one in the run's config].
     #[arg(long, value_enum)]
     pub backend: Option<BackendChoice>,
+    /// Device to run on: auto, cpu, gpu:N or cuda:N [default: the run's config].
+    #[arg(long)]
+    pub device: Option<DeviceChoice>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub data: DataArgs,
@@ -197,15 +212,9 @@ fn parse_grid(text: &str) -> Result<(usize, usize), String> {
 /// `trainer eval`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
-    /// A run directory, or an experiment directory (its latest finished run).
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
-    /// Backend to evaluate on [default: the one in the run's config].
-    #[arg(long, value_enum)]
-    pub backend: Option<BackendChoice>,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub data: DataArgs,
+    pub run: RunArgs,
 }
 
 /// `trainer runs`.

@@ -8,7 +8,7 @@ use data::PixelScaling;
 use model::KerasNetConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::BackendChoice;
+use crate::backend::{BackendChoice, DeviceChoice};
 
 /// Why an experiment file or override is unusable. Each names the file or key.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +50,12 @@ pub struct ExperimentFile {
     pub name: String,
     /// Seed of the weight initialisation and the shuffling. Default 42.
     pub seed: u64,
-    /// Backend: `auto` (default), or one of the compiled-in backends.
+    /// Backend: `auto` (default: the first compiled in of cuda, wgpu, tch,
+    /// flex, ndarray), or one of the compiled-in backends by name.
     pub backend: BackendChoice,
+    /// Device: `auto` (default: the backend's GPU if it has one, else the
+    /// CPU), `cpu`, `gpu:N` (wgpu) or `cuda:N` (tch, cuda).
+    pub device: DeviceChoice,
     /// Input data.
     pub data: DataSection,
     /// Network shape.
@@ -125,6 +129,7 @@ impl Default for ExperimentFile {
             name: "notebook".into(),
             seed: 42,
             backend: BackendChoice::Auto,
+            device: DeviceChoice::Auto,
             data: DataSection::default(),
             model: ModelSection::default(),
             training: TrainingSection::default(),

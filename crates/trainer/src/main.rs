@@ -1,4 +1,6 @@
 //! `trainer`: the Keras MNIST notebook on Burn. See `trainer --help`.
+// Burn's wgpu backend nests its types deeply (burn issues 2754, 3060).
+#![recursion_limit = "256"]
 
 mod backend;
 mod classifier;

@@ -8,8 +8,8 @@ use crate::evaluation::ConfusionMatrix;
 
 /// Prints accuracy, per-class precision and recall, and the confusion matrix.
 pub fn run(args: &EvalArgs) -> Result<()> {
-    let loaded = LoadedRun::open(&args.run, args.backend)?;
-    let test = loaded.test_split(args.data.data_dir.as_deref())?;
+    let loaded = LoadedRun::open(&args.run)?;
+    let test = loaded.test_split(args.run.data.data_dir.as_deref())?;
     let predicted: Vec<usize> = loaded
         .predict(&test)?
         .iter()

@@ -1,8 +1,9 @@
-//! `trainer info`: the notebook's data cells.
+//! `trainer info`: the backends of this build and the notebook's data cells.
 
 use anyhow::Result;
 use data::{DataSource, IMAGE_SIDE, Split, one_hot};
 
+use crate::backend::BackendChoice;
 use crate::cli::DataArgs;
 use crate::commands::{load_split, numpy_vector};
 
@@ -14,6 +15,14 @@ pub fn run(args: &DataArgs) -> Result<()> {
     let test = load_split(&source, Split::Test, None)?;
     let (n_train, n_test) = (train.len(), test.len());
 
+    let backends: Vec<&str> = BackendChoice::compiled()
+        .into_iter()
+        .map(BackendChoice::name)
+        .collect();
+    println!(
+        "backends compiled in, auto's preference first: {}",
+        backends.join(", ")
+    );
     println!("data: {source}");
     println!(
         "X_train.shape, X_test.shape: ({n_train}, {IMAGE_SIDE}, {IMAGE_SIDE}) ({n_test}, {IMAGE_SIDE}, {IMAGE_SIDE})"

@@ -15,7 +15,8 @@ use burn::prelude::*;
 use data::{DataSource, MnistBatcher, MnistDataset, PixelScaling, Split};
 use model::KerasNet;
 
-use crate::backend::{BackendChoice, SelectedBackend};
+use crate::backend::SelectedBackend;
+use crate::cli::RunArgs;
 use crate::config::{Experiment, ExperimentFile};
 use crate::runs::RunDir;
 
@@ -32,16 +33,19 @@ pub struct LoadedRun {
 }
 
 impl LoadedRun {
-    /// Opens the run at `path` (or the latest finished one under it) on its
-    /// configured backend, or on `backend` if given.
-    pub fn open(path: &Path, backend: Option<BackendChoice>) -> Result<Self> {
-        let run = RunDir::open(path)?;
+    /// Opens the run that `args` name (or the latest finished one under it)
+    /// on its configured backend and device, or on those `args` give.
+    pub fn open(args: &RunArgs) -> Result<Self> {
+        let run = RunDir::open(&args.run)?;
         let mut file = ExperimentFile::load(&run.config())?;
-        if let Some(backend) = backend {
+        if let Some(backend) = args.backend {
             file.backend = backend;
         }
+        if let Some(device) = args.device {
+            file.device = device;
+        }
         let experiment = file.validate()?;
-        let backend = SelectedBackend::select(experiment.file.backend)?;
+        let backend = SelectedBackend::select(experiment.file.backend, experiment.file.device)?;
         let net = experiment
             .net
             .init(&backend.device)

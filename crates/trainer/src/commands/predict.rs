@@ -1,6 +1,7 @@
 //! `trainer predict`: reload a run and predict the test split, or image files.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use data::{MnistDataset, MnistItem, digit_from_image_file};
@@ -10,7 +11,7 @@ use crate::commands::{LoadedRun, argmax, print_first_predictions, probability_ro
 
 /// Predicts what `args` ask for with the run's trained network.
 pub fn run(args: &PredictArgs) -> Result<()> {
-    let loaded = LoadedRun::open(&args.run, args.backend)?;
+    let loaded = LoadedRun::open(&args.run)?;
     if args.image.is_empty() {
         predict_test_split(&loaded, args)
     } else {
@@ -20,8 +21,10 @@ pub fn run(args: &PredictArgs) -> Result<()> {
 
 /// The notebook's `model.predict(X_test)`: the first rows, their argmax, the accuracy.
 fn predict_test_split(loaded: &LoadedRun, args: &PredictArgs) -> Result<()> {
-    let test = loaded.test_split(args.data.data_dir.as_deref())?;
+    let test = loaded.test_split(args.run.data.data_dir.as_deref())?;
+    let started = Instant::now();
     let rows = loaded.predict(&test)?;
+    let seconds = started.elapsed().as_secs_f64();
     let shown = args.first.min(rows.len());
     println!(
         "run {} on {} ({})",
@@ -40,6 +43,12 @@ fn predict_test_split(loaded: &LoadedRun, args: &PredictArgs) -> Result<()> {
         "accuracy: {:.4} ({correct}/{} test images)",
         correct as f64 / test.len().max(1) as f64,
         test.len()
+    );
+    println!(
+        "predicted {} images in {seconds:.3} s: {:.0} images/s (batches of {})",
+        test.len(),
+        test.len() as f64 / seconds.max(1e-9),
+        loaded.experiment.file.training.eval_batch_size
     );
     Ok(())
 }

@@ -50,7 +50,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         None => ExperimentFile::default(),
     };
     let requested = args.apply(file).validate()?;
-    let backend = SelectedBackend::select(requested.file.backend)?;
+    let backend = SelectedBackend::select(requested.file.backend, requested.file.device)?;
     let artifacts = args.artifacts.as_deref().unwrap_or(Path::new("artifacts"));
 
     let resumed = if args.resume {
@@ -87,7 +87,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         run: RunInfo {
             experiment: experiment.file.name.clone(),
             backend: backend.backend.name().into(),
-            device: backend.device_name(),
+            device: backend.device_name().into(),
             seed: experiment.file.seed,
             started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             train_size: train.len(),

@@ -1,5 +1,7 @@
 //! A killed training resumes from its last checkpoint and ends with every epoch.
 
+mod e2e;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

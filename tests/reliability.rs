@@ -1,5 +1,7 @@
 //! No run is lost: kills at any moment, resumes, divergence, determinism.
 
+mod e2e;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;

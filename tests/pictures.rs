@@ -1,5 +1,7 @@
 //! Pictures and your own digits: `show`, the run's pictures, `predict --image`, `eval`.
 
+mod e2e;
+
 use std::path::Path;
 
 use data::{DataSource, MnistDataset, Split};

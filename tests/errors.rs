@@ -1,6 +1,8 @@
 //! `docs/errors.md` is the specification of every bad input: this test builds
 //! each input, runs each command of the table and checks the exact line.
 
+mod e2e;
+
 use std::path::Path;
 
 use e2e::{png_header, repo_root, trainer};
@@ -114,6 +116,7 @@ fn fixtures(root: &Path) {
     write("unknown-key.toml", b"[training]\nepochz = 3\n");
     write("wrong-type.toml", b"[training]\nepochs = \"three\"\n");
     write("bad-backend.toml", b"backend = \"cuda-please\"\n");
+    write("bad-device.toml", b"device = \"tpu:0\"\n");
     write("zero-eval-batch.toml", b"[training]\neval_batch_size = 0\n");
     write("beta1.toml", b"[optimizer]\nbeta1 = 1.0\n");
     write("beta2.toml", b"[optimizer]\nbeta2 = -0.5\n");

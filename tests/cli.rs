@@ -1,5 +1,7 @@
 //! The trainer as a user runs it: the notebook's commands, artifacts, and clear errors.
 
+mod e2e;
+
 use std::path::Path;
 
 use e2e::{read_json, repo_root, trainer};
@@ -198,7 +200,10 @@ fn bad_configs_are_one_clear_line() {
         .fails_with("config key `data.train_size` = 70000: larger than the 60000 items");
     let run = trainer(dir.path(), &["train", "--backend", "cuda-please"]);
     let line = run.fails_with("invalid value 'cuda-please' for '--backend <BACKEND>'");
-    assert!(line.contains("possible values: auto, ndarray"), "{line}");
+    assert!(
+        line.contains("possible values: auto, cuda, wgpu, tch, flex, ndarray"),
+        "{line}"
+    );
     trainer(dir.path(), &["predict", "--run", "nowhere"])
         .fails_with("nowhere: no such run directory");
 }

@@ -1,47 +1,21 @@
-//! Helpers for the end-to-end tests in `tests/tests/`: they build the `trainer`
-//! binary once (same profile as the tests, features from `BURNIST_E2E_FEATURES`)
-//! and run it as a user would.
+//! Helpers of the end-to-end tests in `tests/`, which are `trainer`'s
+//! integration tests: they run the binary that the same `cargo test` built,
+//! with the same backends, as a user would.
+
+// Each test file uses its own part of these helpers.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The `trainer` binary, built on first use.
+/// The `trainer` binary of this build.
 pub fn trainer_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        // target/<profile>/deps/<this test> -> target/<profile>/
-        let exe = std::env::current_exe().expect("the test binary has a path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("tests run from target/<profile>/deps");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .current_dir(repo_root())
-            .args(["build", "-p", "trainer"]);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            cargo.arg("--release");
-        }
-        if let Ok(features) = std::env::var("BURNIST_E2E_FEATURES") {
-            cargo.args(["--features", &features]);
-        }
-        let output = cargo.output().expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building trainer failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        profile_dir.join(format!("trainer{}", std::env::consts::EXE_SUFFIX))
-    })
+    Path::new(env!("CARGO_BIN_EXE_trainer"))
 }
 
 /// What one run of the binary did.

@@ -1,0 +1,64 @@
+//! Every backend compiled into the trainer (all four with `cargo test
+//! --features trainer/wgpu,trainer/tch`) trains the smoke experiment, says so
+//! in its header and its `history.json`, and reaches the same accuracy as the
+//! others to within two points.
+
+mod e2e;
+
+use e2e::{read_json, repo_root, trainer};
+
+/// The backends the binary holds, as `trainer info` lists them.
+fn compiled_backends() -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trainer(dir.path(), &["info"]);
+    let line = out
+        .ok()
+        .lines()
+        .find_map(|line| line.strip_prefix("backends compiled in, auto's preference first: "))
+        .expect("info lists the backends")
+        .to_owned();
+    line.split(", ").map(str::to_owned).collect()
+}
+
+#[test]
+fn every_backend_trains_the_smoke_run_to_the_same_accuracy() {
+    let backends = compiled_backends();
+    assert!(!backends.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("configs/smoke.toml");
+    let mut accuracies = Vec::new();
+    for backend in &backends {
+        let artifacts = dir.path().join(backend);
+        let out = trainer(
+            dir.path(),
+            &[
+                "train",
+                "--config",
+                config.to_str().unwrap(),
+                "--backend",
+                backend,
+                "--artifacts",
+                artifacts.to_str().unwrap(),
+            ],
+        );
+        let header = format!("burnist: experiment `smoke` on {backend} (");
+        assert!(out.ok().contains(&header), "{backend}: {}", out.stdout);
+
+        let history = read_json(&artifacts.join("smoke/run-001/history.json"));
+        assert_eq!(history["run"]["backend"], backend.as_str());
+        assert!(!history["run"]["device"].as_str().unwrap().is_empty());
+        let accuracy = history["epochs"][0]["val_accuracy"].as_f64().unwrap();
+        assert!(
+            (0.75..=1.0).contains(&accuracy),
+            "{backend}: val_accuracy {accuracy}"
+        );
+        accuracies.push((backend, accuracy));
+    }
+    let (lowest, highest) = accuracies
+        .iter()
+        .fold((1.0f64, 0.0f64), |(lo, hi), &(_, a)| (lo.min(a), hi.max(a)));
+    assert!(
+        highest - lowest <= 0.02,
+        "accuracies differ by more than 2 points: {accuracies:?}"
+    );
+}
