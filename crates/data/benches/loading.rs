@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p data`
 
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::Device;

@@ -7,6 +7,9 @@
 //!
 //! `cargo bench -p model --features flex,wgpu,tch`
 
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
