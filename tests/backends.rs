@@ -5,7 +5,7 @@
 
 mod e2e;
 
-use e2e::{read_json, repo_root, trainer};
+use e2e::{read_json, repo_root, trainer, trainer_with_env};
 
 /// The backends the binary holds, as `trainer info` lists them.
 fn compiled_backends() -> Vec<String> {
@@ -61,4 +61,30 @@ fn every_backend_trains_the_smoke_run_to_the_same_accuracy() {
         highest - lowest <= 0.02,
         "accuracies differ by more than 2 points: {accuracies:?}"
     );
+}
+
+/// Without a graphics driver, wgpu is one line that says what to install; a
+/// build without wgpu says which feature to enable.
+#[test]
+fn wgpu_without_a_driver_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["train", "--config", "smoke.toml", "--backend", "wgpu"];
+    std::fs::copy(
+        repo_root().join("configs/smoke.toml"),
+        dir.path().join("smoke.toml"),
+    )
+    .unwrap();
+    if compiled_backends().iter().any(|b| b == "wgpu") {
+        // Hide every Vulkan driver, and GL's too (wgpu falls back to it).
+        let no_driver = [
+            ("VK_ICD_FILENAMES", "/nonexistent.json"),
+            ("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json"),
+            ("LIBGL_DRIVERS_PATH", "/nonexistent"),
+        ];
+        trainer_with_env(dir.path(), &args, &no_driver)
+            .fails_with("apt-get install mesa-vulkan-drivers libvulkan1");
+    } else {
+        trainer(dir.path(), &args).fails_with("rebuild with `--features wgpu`");
+    }
+    assert!(!dir.path().join("artifacts").exists(), "no run directory");
 }
