@@ -10,7 +10,6 @@
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
 
-use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
