@@ -110,7 +110,7 @@ fn predict_test_split(c: &mut Criterion) {
                 batches
                     .iter()
                     .map(|images| net.probabilities(images.clone()).into_data())
-                    .count()
+                    .collect::<Vec<_>>()
             })
         });
     }
