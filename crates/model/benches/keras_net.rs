@@ -44,7 +44,7 @@ fn train_step(c: &mut Criterion) {
         let device = device.autodiff();
         let (images, classes) = batch(32, &device);
         let mut adam = AdamConfig::new().with_epsilon(1e-7).init();
-        let mut net = Some(KerasNetConfig::new().init(&device));
+        let mut net = Some(KerasNetConfig::new().init(42, &device));
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {
                 let current = net.take().expect("the network is put back");
@@ -68,7 +68,7 @@ fn step_parts(c: &mut Criterion) {
     for (name, device) in common::backends() {
         let device = device.autodiff();
         let (images, classes) = batch(32, &device);
-        let net = KerasNetConfig::new().init(&device);
+        let net = KerasNetConfig::new().init(42, &device);
         group.bench_function(BenchmarkId::new("forward", name), |b| {
             b.iter(|| loss(&net, images.clone(), classes.clone()).into_scalar::<f32>())
         });
@@ -103,7 +103,7 @@ fn predict_test_split(c: &mut Criterion) {
     group.throughput(Throughput::Elements(10_000));
     group.sample_size(20);
     for (name, device) in common::backends() {
-        let net = KerasNetConfig::new().init(&device);
+        let net = KerasNetConfig::new().init(42, &device);
         let batches: Vec<Tensor<4>> = (0..20).map(|_| batch(500, &device).0).collect();
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {

@@ -15,12 +15,13 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-
-/// Keras's default kernel initialiser, `glorot_uniform`.
-const GLOROT_UNIFORM: Initializer = Initializer::XavierUniform { gain: 1.0 };
+use burn::tensor::{Distribution, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 /// The network's hyper-parameters; the defaults are the notebook's.
 #[derive(Config, Debug)]
@@ -131,18 +132,30 @@ impl KerasNetConfig {
 
     /// Builds the network with Keras's initialisation: Glorot-uniform weights,
     /// zero biases (Burn's own default is Kaiming-uniform for both).
-    pub fn init(&self, device: &Device) -> KerasNet {
-        let mut conv = Conv2dConfig::new(
-            [self.channels, self.filters],
-            [self.kernel_size, self.kernel_size],
-        )
-        .with_initializer(GLOROT_UNIFORM)
-        .init(device);
+    ///
+    /// The weights are drawn on the host from `seed`, not by the backend's own
+    /// generator, so one seed gives the same starting point on every backend.
+    pub fn init(&self, seed: u64, device: &Device) -> KerasNet {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let k = self.kernel_size;
+        let mut conv = Conv2dConfig::new([self.channels, self.filters], [k, k]).init(device);
+        conv.weight = glorot_uniform(
+            [self.filters, self.channels, k, k],
+            self.channels * k * k,
+            self.filters * k * k,
+            &mut rng,
+            device,
+        );
         conv.bias = Some(Initializer::Zeros.init([self.filters], device));
 
-        let mut dense = LinearConfig::new(self.flat_features(), self.num_classes)
-            .with_initializer(GLOROT_UNIFORM)
-            .init(device);
+        let mut dense = LinearConfig::new(self.flat_features(), self.num_classes).init(device);
+        dense.weight = glorot_uniform(
+            [self.flat_features(), self.num_classes],
+            self.flat_features(),
+            self.num_classes,
+            &mut rng,
+            device,
+        );
         dense.bias = Some(Initializer::Zeros.init([self.num_classes], device));
 
         KerasNet {
@@ -151,6 +164,20 @@ impl KerasNetConfig {
             dense,
         }
     }
+}
+
+/// Keras's default kernel initialiser, `glorot_uniform`: uniform in
+/// `±sqrt(6 / (fan_in + fan_out))`.
+fn glorot_uniform<const D: usize>(
+    shape: [usize; D],
+    fan_in: usize,
+    fan_out: usize,
+    rng: &mut StdRng,
+    device: &Device,
+) -> Param<Tensor<D>> {
+    let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
+    let data = TensorData::random::<f32, _, _>(shape, Distribution::Uniform(-limit, limit), rng);
+    Param::from_data(data, device)
 }
 
 /// Conv2D -> MaxPooling2D -> Flatten -> Dense, as in the notebook.

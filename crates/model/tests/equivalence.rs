@@ -1,4 +1,4 @@
-//! Backends agree: the same saved weights and the same batch give the same
+//! Backends agree: the same seed gives the same initial weights, the same saved weights and the same batch give the same
 //! logits, and one Adam step from the same state gives the same weights, on
 //! every backend of the build, compared with ndarray (always compiled in) to
 //! within 1e-4 (absolute, float32).
@@ -7,7 +7,7 @@
 //! `cargo test -p model --features flex,wgpu,tch`.
 #![cfg(any(feature = "flex", feature = "wgpu", feature = "tch", feature = "cuda"))]
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -38,10 +38,9 @@ fn batch(scale: f32) -> (TensorData, TensorData) {
 /// The network with Keras's initialisation, saved once to a `.bpk` record.
 fn saved_weights(dir: &std::path::Path) -> std::path::PathBuf {
     let (_, reference) = &common::backends()[0];
-    reference.seed(11);
     let path = dir.join("net.bpk");
     KerasNetConfig::new()
-        .init(reference)
+        .init(11, reference)
         .save_file(&path)
         .expect("the record saves");
     path
@@ -49,24 +48,9 @@ fn saved_weights(dir: &std::path::Path) -> std::path::PathBuf {
 
 fn load(weights: &std::path::Path, device: &Device) -> KerasNet {
     KerasNetConfig::new()
-        .init(device)
+        .init(0, device)
         .try_load_file(weights)
         .expect("the record loads")
-}
-
-/// Every parameter of `net`, flattened in visiting order.
-fn parameters(net: &KerasNet) -> Vec<f32> {
-    struct Collect(Vec<f32>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let values = param.val().into_data().convert::<f32>();
-            self.0
-                .extend(values.try_to_vec::<f32>().expect("float32 values"));
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    net.visit(&mut collect);
-    collect.0
 }
 
 fn values(tensor: Tensor<2>) -> Vec<f32> {
@@ -115,6 +99,14 @@ fn assert_backends_agree(what: &str, outputs: impl Fn(&Device) -> Vec<f32>) {
 /// own spacing is 1.5e-5 and the backends' different summation orders alone
 /// move them by 1.5e-4 (measured: flex vs ndarray), so an absolute 1e-4
 /// would test rounding, not equivalence; the Adam step below uses raw pixels.
+/// A seed is one starting point, whichever backend trains from it.
+#[test]
+fn the_same_seed_gives_the_same_initial_weights() {
+    assert_backends_agree("initial weights", |device| {
+        common::parameters(&KerasNetConfig::new().init(42, device))
+    });
+}
+
 #[test]
 fn the_same_weights_and_batch_give_the_same_logits() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,7 +135,7 @@ fn one_adam_step_gives_the_same_weights() {
         // Keras's Adam: lr 1e-3, betas 0.9 / 0.999, epsilon 1e-7.
         let mut adam = AdamConfig::new().with_epsilon(1e-7).init();
         let stepped = adam.step(1e-3, net, grads);
-        parameters(&stepped)
+        common::parameters(&stepped)
     });
 }
 

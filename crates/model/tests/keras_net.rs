@@ -10,17 +10,18 @@ backend_tests!(
     has_the_notebooks_13610_parameters,
     outputs_one_probability_row_per_image,
     starts_from_keras_initialisation,
+    one_seed_is_one_starting_point,
 );
 
 fn has_the_notebooks_13610_parameters(device: &Device) {
-    let net = KerasNetConfig::new().init(device);
+    let net = KerasNetConfig::new().init(1, device);
     assert_eq!(net.num_params(), 13_610);
-    let wider = KerasNetConfig::new().with_filters(16).init(device);
+    let wider = KerasNetConfig::new().with_filters(16).init(1, device);
     assert_eq!(wider.num_params(), 16 * 10 + 16 * 169 * 10 + 10);
 }
 
 fn outputs_one_probability_row_per_image(device: &Device) {
-    let net = KerasNetConfig::new().init(device);
+    let net = KerasNetConfig::new().init(1, device);
     let images = Tensor::<4>::random(
         [5, 1, 28, 28],
         burn::tensor::Distribution::Uniform(0.0, 255.0),
@@ -46,22 +47,15 @@ fn outputs_one_probability_row_per_image(device: &Device) {
 /// Glorot-uniform weights lie in ±sqrt(6 / (fan_in + fan_out)) and spread
 /// over it (variance limit²/3); biases are zero.
 fn starts_from_keras_initialisation(device: &Device) {
-    device.seed(7);
-    let net = KerasNetConfig::new().init(device);
-    let mut tensors = std::collections::HashMap::new();
-    struct Collect<'a>(&'a mut std::collections::HashMap<usize, Vec<f32>>);
-    impl burn::module::ModuleVisitor for Collect<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            let values = param.val().into_data().try_into_vec::<f32>().unwrap();
-            self.0.insert(values.len(), values);
-        }
-    }
-    net.visit(&mut Collect(&mut tensors));
+    let parameters = common::parameters(&KerasNetConfig::new().init(7, device));
+    let (conv, rest) = parameters.split_at(72);
+    let (conv_bias, rest) = rest.split_at(8);
+    let (dense, dense_bias) = rest.split_at(13_520);
 
     let conv_limit = (6.0f32 / (9.0 + 72.0)).sqrt();
     let dense_limit = (6.0f32 / (1352.0 + 10.0)).sqrt();
-    for (len, limit) in [(72, conv_limit), (13_520, dense_limit)] {
-        let weights = &tensors[&len];
+    for (weights, limit) in [(conv, conv_limit), (dense, dense_limit)] {
+        let len = weights.len();
         assert!(
             weights.iter().all(|w| w.abs() <= limit),
             "weights of {len} within ±{limit}"
@@ -73,8 +67,19 @@ fn starts_from_keras_initialisation(device: &Device) {
             "variance {variance} of {len} weights, expected about {expected}"
         );
     }
-    assert!(tensors[&8].iter().all(|&b| b == 0.0), "conv bias is zero");
-    assert!(tensors[&10].iter().all(|&b| b == 0.0), "dense bias is zero");
+    assert!(conv_bias.iter().all(|&b| b == 0.0), "conv bias is zero");
+    assert!(dense_bias.iter().all(|&b| b == 0.0), "dense bias is zero");
+}
+
+/// The seed alone decides the initial weights: not the backend's generator,
+/// nor what it drew before.
+fn one_seed_is_one_starting_point(device: &Device) {
+    let weights = |seed| common::parameters(&KerasNetConfig::new().init(seed, device));
+    let first = weights(5);
+    device.seed(99);
+    let _ = Tensor::<1>::random([100], burn::tensor::Distribution::Default, device);
+    assert_eq!(weights(5), first, "seed 5 twice");
+    assert_ne!(weights(6), first, "seeds 5 and 6");
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
-use burn::prelude::Device;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::{Device, Tensor};
+use model::KerasNet;
 
 /// Every backend of this build, by name, with its device; ndarray first.
 pub fn backends() -> Vec<(&'static str, Device)> {
@@ -52,4 +54,20 @@ macro_rules! backend_tests {
             super::$body(&device);
         }
     };
+}
+
+/// Every parameter of `net`, flattened in visiting order (conv weight, conv
+/// bias, dense weight, dense bias).
+pub fn parameters(net: &KerasNet) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let values = param.val().into_data().convert::<f32>();
+            self.0
+                .extend(values.try_to_vec::<f32>().expect("float32 values"));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    net.visit(&mut collect);
+    collect.0
 }

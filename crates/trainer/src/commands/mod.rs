@@ -48,7 +48,7 @@ impl LoadedRun {
         let backend = SelectedBackend::select(experiment.file.backend, experiment.file.device)?;
         let net = experiment
             .net
-            .init(&backend.device)
+            .init(experiment.file.seed, &backend.device)
             .try_load_file(run.weights())
             .with_context(|| {
                 format!(

@@ -179,7 +179,7 @@ fn last_complete_checkpoint(
         let model = ModuleRecord::load(file("model", epoch)).ok();
         let fits = model.is_some_and(|record| {
             MnistClassifier {
-                net: experiment.net.init(device),
+                net: experiment.net.init(experiment.file.seed, device),
             }
             .try_load_record(record)
             .is_ok()
@@ -222,9 +222,10 @@ fn fit(
     );
 
     let device = backend.device.clone();
-    device.seed(experiment.file.seed);
     let model = MnistClassifier {
-        net: experiment.net.init(&device.clone().autodiff()),
+        net: experiment
+            .net
+            .init(experiment.file.seed, &device.clone().autodiff()),
     };
     println!(
         "model: KerasNet, {} parameters; Adam lr {:?}, {} epochs of {steps_per_epoch} steps (batch {})",
