@@ -12,6 +12,7 @@
 # Environment:
 #   PROFILE=release|dev       build profile (default release)
 #   FEATURES=wgpu,tch         extra backends to compile in (tch: eval "$(scripts/setup-libtorch.sh)" first)
+#   TRAINER=PATH              benchmark this trainer binary instead of building one
 #   REFERENCE=DIR             keras_notebook.py / torch_notebook.py to run alongside
 #   REFERENCE_PYTHON=PATH     their python (a venv with tensorflow-cpu and torch)
 set -euo pipefail
@@ -25,9 +26,14 @@ profile=${PROFILE:-release}
 features=${FEATURES:-}
 
 command -v /usr/bin/time >/dev/null || { echo "bench.sh needs GNU time: apt-get install time" >&2; exit 1; }
-cargo build --profile "$profile" -p trainer ${features:+--features "$features"} >&2
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-binary="$target_dir/$([ "$profile" = dev ] && echo debug || echo "$profile")/trainer"
+if [ -n "${TRAINER:-}" ]; then
+    binary=$TRAINER
+    profile="prebuilt ($binary)"
+else
+    cargo build --profile "$profile" -p trainer ${features:+--features "$features"} >&2
+    target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    binary="$target_dir/$([ "$profile" = dev ] && echo debug || echo "$profile")/trainer"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -86,7 +92,7 @@ systems = OrderedDict()
 for line in open(path):
     record = json.loads(line)
     systems.setdefault(record["system"], []).append(record)
-print(f"{runs} run(s) each, {profile} build; medians over every epoch of every run (range in brackets)\n")
+print(f"{runs} run(s) each, trainer: {profile} build; medians over every epoch of every run (range in brackets)\n")
 print("| system | s/epoch | val_accuracy | predict images/s | predict command s | peak RSS MB |")
 print("|---|---|---|---|---|---|")
 for system, records in systems.items():
