@@ -13,9 +13,9 @@
 //! of a Keras model are a row permutation of ours: (row, col, channel) order
 //! there, (channel, row, col) here. Same function, different weight layout.
 
+use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
