@@ -203,19 +203,18 @@ impl SelectedBackend {
     /// device: `auto` takes the first compiled backend of the preference
     /// order that offers the device.
     pub fn select(choice: BackendChoice, device: DeviceChoice) -> Result<Self, BackendError> {
-        let backend = match choice {
-            BackendChoice::Auto => *BackendChoice::compiled()
-                .iter()
-                .find(|backend| backend.device(device).is_ok())
+        let (backend, (device, resolved)) = match choice {
+            BackendChoice::Auto => BackendChoice::compiled()
+                .into_iter()
+                .find_map(|backend| Some((backend, backend.device(device).ok()?)))
                 .ok_or(BackendError::NoneFor { device })?,
-            backend if backend.is_compiled() => backend,
+            backend if backend.is_compiled() => (backend, backend.device(device)?),
             backend => {
                 return Err(BackendError::NotCompiled {
                     backend: backend.name(),
                 });
             }
         };
-        let (device, resolved) = backend.device(device)?;
         let description = match open(backend, &device)? {
             Some(adapter) => format!("{resolved}: {adapter}"),
             None => resolved.to_string(),
