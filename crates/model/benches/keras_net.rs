@@ -10,12 +10,11 @@
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::{Distribution, Int};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use model::{KerasNet, KerasNetConfig};
+use model::{KerasNet, KerasNetConfig, Kernels};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -24,6 +23,32 @@ mod common;
 /// 2.2 ms in the trainer (large tensors freed back to the kernel every step).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Every backend of the build with each kernel choice that differs there:
+/// `flex/fast`, `flex/stock`, ..., `wgpu/stock`.
+fn variants() -> Vec<(String, Device, Kernels)> {
+    common::backends()
+        .into_iter()
+        .flat_map(|(name, device)| {
+            [Kernels::Fast, Kernels::Stock]
+                .into_iter()
+                .filter(|kernels| kernels.on(&device) == *kernels)
+                .map(|kernels| {
+                    (
+                        format!("{name}/{}", kernels.name()),
+                        device.clone(),
+                        kernels,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The notebook's network with `kernels`.
+fn net(kernels: Kernels, device: &Device) -> KerasNet {
+    KerasNetConfig::new().init(42, device).with_kernels(kernels)
+}
 
 /// `n` raw-pixel images and their classes.
 fn batch(n: usize, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
@@ -36,20 +61,17 @@ fn batch(n: usize, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
 }
 
 fn loss(net: &KerasNet, images: Tensor<4>, classes: Tensor<1, Int>) -> Tensor<1> {
-    let logits = net.forward(images);
-    CrossEntropyLossConfig::new()
-        .init(&logits.device())
-        .forward(logits, classes)
+    net.loss(net.forward(images), classes)
 }
 
 fn train_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step_batch_32");
     group.throughput(Throughput::Elements(32));
-    for (name, device) in common::backends() {
+    for (name, device, kernels) in variants() {
         let device = device.autodiff();
         let (images, classes) = batch(32, &device);
         let mut adam = AdamConfig::new().with_epsilon(1e-7).init();
-        let mut net = Some(KerasNetConfig::new().init(42, &device));
+        let mut net = Some(net(kernels, &device));
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {
                 let current = net.take().expect("the network is put back");
@@ -70,11 +92,11 @@ fn train_step(c: &mut Criterion) {
 fn step_parts(c: &mut Criterion) {
     let mut group = c.benchmark_group("step_parts_batch_32");
     group.throughput(Throughput::Elements(32));
-    for (name, device) in common::backends() {
+    for (name, device, kernels) in variants() {
         let device = device.autodiff();
         let (images, classes) = batch(32, &device);
-        let net = KerasNetConfig::new().init(42, &device);
-        group.bench_function(BenchmarkId::new("forward", name), |b| {
+        let net = net(kernels, &device);
+        group.bench_function(BenchmarkId::new("forward", &name), |b| {
             b.iter(|| loss(&net, images.clone(), classes.clone()).into_scalar::<f32>())
         });
         group.bench_function(BenchmarkId::new("forward_backward", name), |b| {
@@ -91,10 +113,8 @@ fn step_parts(c: &mut Criterion) {
 fn validation_batch(c: &mut Criterion) {
     let mut group = c.benchmark_group("validation_batch_500");
     group.throughput(Throughput::Elements(500));
-    for (name, device) in common::backends() {
-        let net = KerasNetConfig::new()
-            .init(42, &device.clone().autodiff())
-            .valid();
+    for (name, device, kernels) in variants() {
+        let net = net(kernels, &device.clone().autodiff()).valid();
         let (images, classes) = batch(500, &device);
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| loss(&net, images.clone(), classes.clone()).into_scalar::<f32>())
@@ -107,8 +127,8 @@ fn predict_test_split(c: &mut Criterion) {
     let mut group = c.benchmark_group("predict_10000");
     group.throughput(Throughput::Elements(10_000));
     group.sample_size(20);
-    for (name, device) in common::backends() {
-        let net = KerasNetConfig::new().init(42, &device);
+    for (name, device, kernels) in variants() {
+        let net = net(kernels, &device);
         let batches: Vec<Tensor<4>> = (0..20).map(|_| batch(500, &device).0).collect();
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {

@@ -13,8 +13,13 @@
 //! of a Keras model are a row permutation of ours: (row, col, channel) order
 //! there, (channel, row, col) here. Same function, different weight layout.
 
+mod recipe;
+
+pub use recipe::KerasAdam;
+
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
@@ -22,6 +27,48 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Distribution, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+/// Which code computes the convolution and the max-pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kernels {
+    /// The fused kernels of the `kernels` crate on the backends they serve
+    /// (flex, ndarray), Burn's own operations on the others.
+    #[default]
+    Fast,
+    /// Burn's own `conv2d` and `max_pool2d` on every backend, for comparison.
+    Stock,
+}
+
+impl Kernels {
+    /// The name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Stock => "stock",
+        }
+    }
+
+    /// What actually runs on `device`: `Fast` only where the kernels serve it.
+    pub fn on(self, device: &Device) -> Self {
+        match self {
+            Self::Fast if kernels::serves_device(device) => Self::Fast,
+            _ => Self::Stock,
+        }
+    }
+}
+
+impl std::str::FromStr for Kernels {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        [Self::Fast, Self::Stock]
+            .into_iter()
+            .find(|kernels| kernels.name() == name)
+            .ok_or_else(|| format!("unknown kernels `{name}` (expected fast or stock)"))
+    }
+}
 
 /// The network's hyper-parameters; the defaults are the notebook's.
 #[derive(Config, Debug)]
@@ -162,6 +209,7 @@ impl KerasNetConfig {
             conv,
             pool: MaxPool2dConfig::new([self.pool_size, self.pool_size]).init(),
             dense,
+            kernels: Kernels::default(),
         }
     }
 }
@@ -186,14 +234,55 @@ pub struct KerasNet {
     conv: Conv2d,
     pool: MaxPool2d,
     dense: Linear,
+    #[module(skip)]
+    kernels: Kernels,
 }
 
 impl KerasNet {
+    /// The code computing the convolution, the pooling and the loss.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// The same network computing its convolution and pooling with `kernels`.
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
     /// Logits `[B, classes]` for images `[B, channels, side, side]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         // No activation after the convolution: the notebook has none.
-        let features = self.pool.forward(self.conv.forward(images));
+        let features = match self.kernels {
+            Kernels::Fast => {
+                let window = self.pool.kernel_size;
+                kernels::conv2d_max_pool2d(
+                    images,
+                    self.conv.weight.val(),
+                    self.conv
+                        .bias
+                        .as_ref()
+                        .expect("Keras convolutions have a bias")
+                        .val(),
+                    [0, 0],
+                    window,
+                )
+            }
+            Kernels::Stock => self.pool.forward(self.conv.forward(images)),
+        };
         self.dense.forward(features.flatten(1, 3))
+    }
+
+    /// The mean categorical cross-entropy of `logits` against class indices:
+    /// Keras's loss on the softmax output, computed from the logits without
+    /// the softmax's rounding.
+    pub fn loss(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        match self.kernels {
+            Kernels::Fast => kernels::cross_entropy(logits, targets),
+            Kernels::Stock => CrossEntropyLossConfig::new()
+                .init(&logits.device())
+                .forward(logits, targets),
+        }
     }
 
     /// Class probabilities `[B, classes]`, each row summing to 1 (Keras's softmax output).

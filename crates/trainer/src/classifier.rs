@@ -1,7 +1,6 @@
 //! The network seen by Burn's Learner: [`KerasNet`] plus its loss, so that the
 //! `model` crate stays free of training concerns.
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use data::MnistBatch;
@@ -22,9 +21,7 @@ impl MnistClassifier {
     /// rounding; the targets stay class indices.
     pub fn forward_classification(&self, batch: MnistBatch) -> ClassificationOutput {
         let logits = self.net.forward(batch.images);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets.clone());
+        let loss = self.net.loss(logits.clone(), batch.targets.clone());
         ClassificationOutput::new(loss, logits, batch.targets)
     }
 }

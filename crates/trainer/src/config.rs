@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::optim::AdamConfig;
 use data::PixelScaling;
 use model::KerasNetConfig;
 use serde::{Deserialize, Serialize};
@@ -277,10 +276,12 @@ impl ExperimentFile {
             };
             invalid(key, value, err.to_string())
         })?;
-        let adam = AdamConfig::new()
-            .with_beta_1(opt.beta1 as f32)
-            .with_beta_2(opt.beta2 as f32)
-            .with_epsilon(opt.epsilon as f32);
+        let adam = model::KerasAdam {
+            learning_rate: opt.learning_rate,
+            beta_1: opt.beta1,
+            beta_2: opt.beta2,
+            epsilon: opt.epsilon,
+        };
         Ok(Experiment {
             net,
             adam,
@@ -297,7 +298,7 @@ pub struct Experiment {
     /// The network.
     pub net: KerasNetConfig,
     /// The optimiser (the learning rate goes to the Learner).
-    pub adam: AdamConfig,
+    pub adam: model::KerasAdam,
 }
 
 impl Experiment {

@@ -272,11 +272,8 @@ fn fit(
         training = training.checkpoint(epoch);
     }
     stop_on_ctrl_c(interrupter);
-    let result = training.launch(Learner::new(
-        model,
-        experiment.adam.init(),
-        experiment.learning_rate(),
-    ));
+    let optimizer = experiment.adam.optimizer(model.net.kernels());
+    let result = training.launch(Learner::new(model, optimizer, experiment.learning_rate()));
 
     let recorder = recorder
         .lock()

@@ -1,0 +1,282 @@
+//! The convolution on host slices, optionally max-pooled in the same pass:
+//! forward, and the gradients of its input, weights and bias.
+//!
+//! Each image is first laid out in [`Phases`]; every output phase of a filter
+//! is then one run that each tap adds `weight * input run` to, in blocks kept
+//! in registers while all taps are added. Per output value the sum runs over
+//! channels, then kernel rows, then kernel columns, with the bias added last:
+//! the order of burn-flex's direct convolution, so the forward outputs are
+//! bit-identical to the stock op's (and pooling ties fall the same way).
+
+use crate::images::{for_each_chunk, for_each_image};
+use crate::phases::{BLOCK, Phases, SLACK};
+use crate::shape::ConvShape;
+use crate::simd::{add, axpy, sum, vectorized};
+
+/// `out = conv(x, weight) + bias`, all NCHW: `x` is `[batch, channels,
+/// height, width]`, `weight` `[filters, channels, kernel rows, kernel cols]`,
+/// `bias` `[filters]`, `out` `[batch, filters, output rows, output cols]`.
+pub fn conv2d(shape: &ConvShape, x: &[f32], weight: &[f32], bias: &[f32], out: &mut [f32]) {
+    forward(shape, [1, 1], x, weight, bias, out, None);
+}
+
+/// Gradients of [`conv2d`] from `grad_out`, the gradient of its output:
+/// `dw` (shape of the weights) and `db` (of the bias) always, `dx` (of the
+/// input) when asked for.
+pub fn conv2d_backward(
+    shape: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    grad_out: &[f32],
+    dx: Option<&mut [f32]>,
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
+    let phases = Phases::new(shape, [1, 1]);
+    let [rows, cols] = phases.pooled;
+    backward(
+        shape,
+        &phases,
+        x,
+        weight,
+        dx,
+        dw,
+        db,
+        #[inline(always)]
+        |image, filter, runs| {
+            let grad = &grad_out[(image * shape.filters + filter) * rows * cols..][..rows * cols];
+            for (row, grad) in grad.chunks_exact(cols).enumerate() {
+                runs[row * phases.cols..row * phases.cols + cols].copy_from_slice(grad);
+            }
+            sum(grad)
+        },
+    );
+}
+
+/// The forward pass: the convolution, max-pooled by `window` (`[1, 1]`: not
+/// pooled), and where each maximum is in the filter's runs when `positions`
+/// is given (what [`backward`] takes back).
+pub(crate) fn forward(
+    shape: &ConvShape,
+    window: [usize; 2],
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    positions: Option<&mut [u32]>,
+) {
+    let phases = Phases::new(shape, window);
+    let [rows, cols] = phases.pooled;
+    let per_image = shape.filters * rows * cols;
+    let image_input = shape.channels * shape.height * shape.width;
+    let cost = shape.filters * shape.taps() * phases.runs();
+    let starts = phases.tap_starts();
+    let work = |image: usize, out: &mut [f32], mut positions: Option<&mut [u32]>| {
+        vectorized(
+            #[inline(always)]
+            || {
+                let mut layout = vec![0.0; phases.image() + SLACK];
+                phases.split(
+                    &x[image * image_input..][..image_input],
+                    &mut layout[..phases.image()],
+                );
+                let mut runs = vec![0.0; phases.runs() + SLACK];
+                for filter in 0..shape.filters {
+                    let weights = &weight[filter * shape.taps()..][..shape.taps()];
+                    for (phase, starts) in starts.chunks_exact(shape.taps()).enumerate() {
+                        let run = &mut runs[phase * phases.stride..(phase + 1) * phases.stride];
+                        accumulate(weights, starts, &layout, bias[filter], run);
+                    }
+                    let start = filter * rows * cols;
+                    let positions = positions.as_deref_mut().map(|p| &mut p[start..]);
+                    phases.pool(&runs, phases.stride, &mut out[start..], positions);
+                }
+            },
+        )
+    };
+    match positions {
+        Some(positions) => for_each_chunk(
+            out,
+            per_image,
+            positions,
+            per_image,
+            cost,
+            |image, out, at| work(image, out, Some(at)),
+        ),
+        None => for_each_image(out, per_image, cost, |image, out| work(image, out, None)),
+    }
+}
+
+/// `run = Σ over taps of weight * input run + bias`, the taps given as
+/// weights and starts in the phase layout, a whole number of [`BLOCK`]s at a
+/// time: each block stays in registers while every tap adds to it.
+#[inline(always)]
+fn accumulate(weights: &[f32], starts: &[usize], layout: &[f32], bias: f32, run: &mut [f32]) {
+    for (index, block) in run.chunks_exact_mut(BLOCK).enumerate() {
+        let offset = index * BLOCK;
+        let mut sums = [0.0f32; BLOCK];
+        for (&weight, &start) in weights.iter().zip(starts) {
+            let input: &[f32; BLOCK] = layout[start + offset..start + offset + BLOCK]
+                .try_into()
+                .expect("the layout has slack for whole blocks");
+            for (s, &x) in sums.iter_mut().zip(input) {
+                *s += weight * x;
+            }
+        }
+        for (b, &s) in block.iter_mut().zip(&sums) {
+            *b = s + bias;
+        }
+    }
+}
+
+/// Images whose weight gradients one task sums: a constant, so that the
+/// order of the sums, and the result, do not depend on the thread count.
+const IMAGES_PER_TASK: usize = 8;
+
+thread_local! {
+    /// A task's running sums of the weight gradient's products, reused from
+    /// call to call: allocating (and zeroing) them each time would cost as
+    /// much as the arithmetic.
+    static PRODUCT_SUMS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The backward pass of [`forward`]: `spread(image, filter, runs)` writes
+/// the gradient of one filter's output into its zeroed `runs` (at the
+/// positions the forward pass read its outputs from) and returns its sum,
+/// the bias gradient's share. `dw`, `db` always, `dx` when asked for.
+///
+/// The weight gradient of a tap is `Σ gradient[i] * input run[i]` over the
+/// runs and the images. Each task keeps, per filter and tap, the products
+/// summed over its images position by position (an element-wise
+/// multiply-add that vectorises, like the forward pass) and sums each only
+/// once at the end.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    shape: &ConvShape,
+    phases: &Phases,
+    x: &[f32],
+    weight: &[f32],
+    dx: Option<&mut [f32]>,
+    dw: &mut [f32],
+    db: &mut [f32],
+    spread: impl Fn(usize, usize, &mut [f32]) -> f32 + Sync,
+) {
+    let taps = shape.taps();
+    // Whole runs, padded to `stride`: the padding's gradient is zero, and
+    // loops without a remainder vectorise entirely.
+    let run = phases.stride;
+    let gradients = shape.filters * (taps + 1);
+    let image_input = shape.channels * shape.height * shape.width;
+    let tasks = shape.batch.div_ceil(IMAGES_PER_TASK);
+    let starts = phases.tap_starts();
+    // Per task: [dw share | db share].
+    let mut shares = vec![0.0; tasks * gradients];
+    let mut no_dx = vec![0.0; tasks];
+    let (dx_chunks, dx_len) = match dx {
+        Some(dx) => (dx, IMAGES_PER_TASK * image_input),
+        None => (no_dx.as_mut_slice(), 1),
+    };
+    let input_grad = dx_len > 1;
+    let cost =
+        IMAGES_PER_TASK * shape.filters * taps * phases.runs() * (1 + usize::from(input_grad));
+    for_each_chunk(
+        &mut shares,
+        gradients,
+        dx_chunks,
+        dx_len,
+        cost,
+        |task, share, dx| {
+            PRODUCT_SUMS.with_borrow_mut(|sums| {
+                if sums.len() < taps * run {
+                    sums.resize(taps * run, 0.0);
+                }
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        let (dw_share, db_share) = share.split_at_mut(shape.filters * taps);
+                        let first = task * IMAGES_PER_TASK;
+                        let images = first..(first + IMAGES_PER_TASK).min(shape.batch);
+                        let size = phases.image() + SLACK;
+                        let mut layouts = vec![0.0; images.len() * size];
+                        for (layout, image) in layouts.chunks_exact_mut(size).zip(images.clone()) {
+                            phases.split(
+                                &x[image * image_input..][..image_input],
+                                &mut layout[..phases.image()],
+                            );
+                        }
+                        let dx_size = if input_grad { layouts.len() } else { 0 };
+                        let mut dx_layouts = vec![0.0; dx_size];
+                        let mut runs = vec![0.0; phases.runs()];
+                        // Filter by filter, so that one filter's running sums
+                        // stay in the L1 cache while every image adds to them.
+                        let sums = &mut sums[..taps * run];
+                        for filter in 0..shape.filters {
+                            let weights = &weight[filter * taps..][..taps];
+                            for (index, (image, layout)) in
+                                images.clone().zip(layouts.chunks_exact(size)).enumerate()
+                            {
+                                runs.fill(0.0);
+                                db_share[filter] += spread(image, filter, &mut runs);
+                                for (phase, (grad, starts)) in runs
+                                    .chunks_exact(run)
+                                    .zip(starts.chunks_exact(taps))
+                                    .enumerate()
+                                {
+                                    let overwrite = index == 0 && phase == 0;
+                                    for ((products, &start), &weight) in
+                                        sums.chunks_exact_mut(run).zip(starts).zip(weights)
+                                    {
+                                        let input = &layout[start..start + run];
+                                        if overwrite {
+                                            multiply(products, grad, input);
+                                        } else {
+                                            multiply_add(products, grad, input);
+                                        }
+                                        if input_grad {
+                                            let dx = &mut dx_layouts[index * size + start..][..run];
+                                            axpy(dx, weight, grad);
+                                        }
+                                    }
+                                }
+                            }
+                            let dw_filter = &mut dw_share[filter * taps..(filter + 1) * taps];
+                            for (d, products) in dw_filter.iter_mut().zip(sums.chunks_exact(run)) {
+                                *d = sum(products);
+                            }
+                        }
+                        if input_grad {
+                            for (index, layout) in dx_layouts.chunks_exact(size).enumerate() {
+                                phases.merge(
+                                    &layout[..phases.image()],
+                                    &mut dx[index * image_input..(index + 1) * image_input],
+                                );
+                            }
+                        }
+                    },
+                )
+            })
+        },
+    );
+    dw.fill(0.0);
+    db.fill(0.0);
+    for share in shares.chunks_exact(gradients) {
+        add(dw, &share[..dw.len()]);
+        add(db, &share[dw.len()..]);
+    }
+}
+
+/// `out[i] = a[i] * b[i]`.
+#[inline(always)]
+fn multiply(out: &mut [f32], a: &[f32], b: &[f32]) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *o = a * b;
+    }
+}
+
+/// `out[i] += a[i] * b[i]`.
+#[inline(always)]
+fn multiply_add(out: &mut [f32], a: &[f32], b: &[f32]) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *o += a * b;
+    }
+}

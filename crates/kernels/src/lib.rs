@@ -1,0 +1,165 @@
+//! Fast CPU kernels for the layers of small convolutional networks (the MNIST
+//! kind): a 2-D convolution with few channels, a max-pool, the two fused, and
+//! the softmax cross-entropy loss, forward and backward, as Burn backend
+//! extensions; and [`adam::FusedAdam`], Adam in one pass per parameter.
+//!
+//! [`conv2d`], [`max_pool2d`], [`conv2d_max_pool2d`] and [`cross_entropy`]
+//! take Burn tensors.
+//! On burn-flex and burn-ndarray tensors (cargo features `flex`, `ndarray`),
+//! with or without autodiff, they run the kernels of this crate; on any other
+//! backend they run Burn's own operations, so a model can call them
+//! unconditionally. [`serves`] tells which path a tensor takes.
+//!
+//! The kernels are plain loops over slices in safe Rust (see [`simd`] for how
+//! they vectorise), split over the batch with rayon when the batch is big
+//! enough. Their results match Burn's stock operations: the same forward
+//! sums in the same order, max-pool ties and NaNs routed as burn-flex routes
+//! them; gradients differ from the stock ones only by rounding.
+
+pub mod adam;
+mod autodiff;
+mod backends;
+pub mod conv;
+pub mod fused;
+mod images;
+pub mod loss;
+pub mod ops;
+mod phases;
+pub mod pool;
+pub mod shape;
+pub mod simd;
+
+use burn::backend::{DType, Dispatch, DispatchDevice};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::module::{conv2d as stock_conv2d, max_pool2d as stock_max_pool2d};
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{Device, Int, Tensor};
+
+use crate::ops::KernelOps;
+
+/// Whether the kernels of this crate compute `tensor`'s layers: float32
+/// tensors of a backend they are compiled for (burn-flex with the `flex`
+/// feature, burn-ndarray with `ndarray`), with or without autodiff.
+pub fn serves<const D: usize>(tensor: &Tensor<D>) -> bool {
+    tensor.dtype() == DType::F32 && serves_device(&tensor.device())
+}
+
+/// Whether the kernels run on tensors of `device` (see [`serves`]).
+pub fn serves_device(device: &Device) -> bool {
+    let device = match device.as_dispatch() {
+        DispatchDevice::Autodiff(inner) => &**inner,
+        device => device,
+    };
+    #[allow(unreachable_patterns)]
+    match device {
+        #[cfg(feature = "flex")]
+        DispatchDevice::Flex(_) => true,
+        #[cfg(feature = "ndarray")]
+        DispatchDevice::NdArray(_) => true,
+        _ => false,
+    }
+}
+
+/// A stride-1 convolution with `padding` zeros on each side of the rows and
+/// columns: `x` `[batch, channels, rows, cols]`, `weight` `[filters, channels,
+/// kernel rows, kernel cols]`, `bias` `[filters]`.
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, padding: [usize; 2]) -> Tensor<4> {
+    if !(serves(&x) && conv_fits(&x, &weight, &bias, padding)) {
+        return stock_conv2d(
+            x,
+            weight,
+            Some(bias),
+            ConvOptions::new([1, 1], padding, [1, 1], 1),
+        );
+    }
+    Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        padding,
+    ))
+}
+
+/// A max-pool whose stride is its `window`; rows and columns that do not fill
+/// a window are dropped (floor mode).
+pub fn max_pool2d(x: Tensor<4>, window: [usize; 2]) -> Tensor<4> {
+    let [_, _, rows, cols] = x.dims();
+    if !(serves(&x) && window_fits(window, [rows, cols])) {
+        return stock_max_pool2d(x, MaxPoolOptions::new(window).with_stride(window));
+    }
+    Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_max_pool2d(
+        x.into_dispatch(),
+        window,
+    ))
+}
+
+/// `max_pool2d(conv2d(x, weight, bias, padding), window)` in one pass.
+pub fn conv2d_max_pool2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    padding: [usize; 2],
+    window: [usize; 2],
+) -> Tensor<4> {
+    let fits = conv_fits(&x, &weight, &bias, padding) && {
+        let [_, _, rows, cols] = x.dims();
+        let [_, _, kernel_rows, kernel_cols] = weight.dims();
+        window_fits(
+            window,
+            [
+                rows + 2 * padding[0] + 1 - kernel_rows,
+                cols + 2 * padding[1] + 1 - kernel_cols,
+            ],
+        )
+    };
+    if !(serves(&x) && fits) {
+        return max_pool2d(conv2d(x, weight, bias, padding), window);
+    }
+    Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_conv2d_max_pool2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        padding,
+        window,
+    ))
+}
+
+/// The mean softmax cross-entropy of `logits` `[batch, classes]` against
+/// class indices `targets` `[batch]`: Burn's `CrossEntropyLoss` on logits,
+/// except that its gradient flushes values below [`loss::TINY`] to zero
+/// (see [`loss`] for why).
+pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    if !(logits.dtype() == DType::F32 && serves_device(&logits.device())) {
+        let device = logits.device();
+        return CrossEntropyLossConfig::new()
+            .init(&device)
+            .forward(logits, targets);
+    }
+    Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_cross_entropy(
+        logits.into_dispatch(),
+        targets.into_dispatch(),
+    ))
+}
+
+/// Whether the operands describe a convolution the kernels compute; anything
+/// else goes to Burn's operation, which reports it.
+fn conv_fits(x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, padding: [usize; 2]) -> bool {
+    let [batch, channels, rows, cols] = x.dims();
+    let [filters, weight_channels, kernel_rows, kernel_cols] = weight.dims();
+    channels == weight_channels
+        && bias.dims() == [filters]
+        && shape::ConvShape {
+            batch,
+            channels,
+            height: rows,
+            width: cols,
+            filters,
+            kernel: [kernel_rows, kernel_cols],
+            padding,
+        }
+        .is_valid()
+}
+
+fn window_fits(window: [usize; 2], [rows, cols]: [usize; 2]) -> bool {
+    window[0] > 0 && window[1] > 0 && window[0] <= rows && window[1] <= cols
+}

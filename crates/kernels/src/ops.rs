@@ -1,0 +1,399 @@
+//! The kernels as backend operations: [`KernelOps`], Burn's backend
+//! extension (the forward passes, dispatched to the backend a tensor lives
+//! on), and [`KernelGrads`], what the autodiff implementation calls on the
+//! inner backend for the backward passes.
+//!
+//! Implemented for burn-flex and burn-ndarray, whose tensors live in host
+//! memory; [`crate::serves`] tells whether a tensor's backend is one of them.
+
+// Burn 0.22 deprecates burn-ndarray; the extension's dispatch names it.
+#![cfg_attr(feature = "ndarray", allow(deprecated))]
+
+use std::sync::Arc;
+
+use burn::backend::tensor::{FloatTensor, IntTensor};
+use burn::backend::{Backend, Shape, TensorData, TensorMetadata, backend_extension, read_sync};
+
+use crate::adam::{AdamStep, adam_step};
+use crate::shape::{ConvShape, PoolShape};
+use crate::{conv, fused, loss, pool};
+
+/// The forward passes, one per kernel: the convolution (stride 1, zero
+/// padding, with bias), the max-pool (stride = window, floor mode), and the
+/// two fused.
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    NdArray: cfg(feature = "ndarray"),
+    Autodiff
+)]
+pub trait KernelOps: Backend {
+    /// `conv2d(x, weight) + bias` with `padding` zeros on each side.
+    fn kernel_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// `max_pool2d(x)` with a `window` that is also the stride.
+    fn kernel_max_pool2d(x: FloatTensor<Self>, window: [usize; 2]) -> FloatTensor<Self>;
+
+    /// `max_pool2d(conv2d(x, weight) + bias)` in one pass.
+    fn kernel_conv2d_max_pool2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: [usize; 2],
+        window: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// The mean softmax cross-entropy `[1]` of `logits` `[batch, classes]`
+    /// against class indices `targets` `[batch]`.
+    fn kernel_cross_entropy(
+        logits: FloatTensor<Self>,
+        targets: IntTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// One Adam step: the parameters and the two moments after `step`.
+    fn kernel_adam_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// Where the maxima of a max-pool came from (offsets in their input
+/// planes), kept by the forward pass for the backward pass.
+#[derive(Debug, Clone)]
+pub struct Positions(pub Arc<Vec<u32>>);
+
+/// The gradients of a convolution's operands.
+#[derive(Debug)]
+pub struct ConvGrads<B: Backend> {
+    /// Of the input, when it was asked for.
+    pub x: Option<FloatTensor<B>>,
+    /// Of the weights.
+    pub weight: FloatTensor<B>,
+    /// Of the bias.
+    pub bias: FloatTensor<B>,
+}
+
+/// What the autodiff implementation of [`KernelOps`] needs from the backend
+/// it wraps: the forward passes that also record the maxima, and the
+/// backward passes.
+pub trait KernelGrads: KernelOps {
+    /// [`KernelOps::kernel_max_pool2d`], and where each maximum came from.
+    fn kernel_max_pool2d_with_positions(
+        x: FloatTensor<Self>,
+        window: [usize; 2],
+    ) -> (FloatTensor<Self>, Positions);
+
+    /// The input gradient of a max-pool of an input of shape `x`.
+    fn kernel_max_pool2d_backward(
+        x: Shape,
+        grad: FloatTensor<Self>,
+        positions: &Positions,
+        window: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// The gradients of [`KernelOps::kernel_conv2d`]; the input's only when
+    /// `input_grad`.
+    fn kernel_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        padding: [usize; 2],
+        input_grad: bool,
+    ) -> ConvGrads<Self>;
+
+    /// [`KernelOps::kernel_conv2d_max_pool2d`], and where each maximum came from.
+    fn kernel_conv2d_max_pool2d_with_positions(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: [usize; 2],
+        window: [usize; 2],
+    ) -> (FloatTensor<Self>, Positions);
+
+    /// The gradient of [`KernelOps::kernel_cross_entropy`] with respect to
+    /// the logits, given the loss's gradient `grad` `[1]`.
+    fn kernel_cross_entropy_backward(
+        logits: FloatTensor<Self>,
+        targets: IntTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The gradients of [`KernelOps::kernel_conv2d_max_pool2d`]; the input's
+    /// only when `input_grad`.
+    #[allow(clippy::too_many_arguments)]
+    fn kernel_conv2d_max_pool2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        positions: &Positions,
+        padding: [usize; 2],
+        window: [usize; 2],
+        input_grad: bool,
+    ) -> ConvGrads<Self>;
+}
+
+/// A backend whose float tensors can be read as host `f32` slices.
+pub(crate) trait HostBackend: Backend {
+    /// A tensor's values, contiguous, row-major.
+    type Values: AsRef<[f32]>;
+
+    /// The values of `tensor`, without a copy where the backend allows it.
+    fn values(tensor: FloatTensor<Self>) -> Self::Values;
+
+    /// The class indices of an int tensor.
+    fn indices(tensor: IntTensor<Self>) -> Vec<i64> {
+        read_sync(Self::int_into_data(tensor))
+            .expect("host tensors read synchronously")
+            .convert::<i64>()
+            .into_vec::<i64>()
+            .expect("int64 values after conversion")
+    }
+
+    /// A tensor of `shape` on the device of `like`.
+    fn tensor(values: Vec<f32>, shape: Shape, like: &FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_from_data(TensorData::new(values, shape), &like.device())
+    }
+}
+
+fn conv_shape(x: &Shape, weight: &Shape, padding: [usize; 2]) -> ConvShape {
+    ConvShape {
+        batch: x[0],
+        channels: x[1],
+        height: x[2],
+        width: x[3],
+        filters: weight[0],
+        kernel: [weight[2], weight[3]],
+        padding,
+    }
+}
+
+fn pool_shape(x: &Shape, window: [usize; 2]) -> PoolShape {
+    PoolShape {
+        planes: x[0] * x[1],
+        height: x[2],
+        width: x[3],
+        window,
+    }
+}
+
+fn pooled(shape: &PoolShape, x: &Shape) -> Shape {
+    let [rows, cols] = shape.output();
+    Shape::new([x[0], x[1], rows, cols])
+}
+
+/// The shapes of a fused convolution + pooling: the convolution's, and the
+/// pooling's over the convolution's output.
+fn fused_shapes(
+    x: &Shape,
+    weight: &Shape,
+    padding: [usize; 2],
+    window: [usize; 2],
+) -> (ConvShape, Shape) {
+    let conv = conv_shape(x, weight, padding);
+    let [rows, cols] = conv.output();
+    let out = Shape::new([x[0], weight[0], rows / window[0], cols / window[1]]);
+    (conv, out)
+}
+
+pub(crate) fn host_conv2d<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    padding: [usize; 2],
+) -> FloatTensor<B> {
+    let shape = conv_shape(&x.shape(), &weight.shape(), padding);
+    let [rows, cols] = shape.output();
+    let like = x.clone();
+    let (x, weight, bias) = (B::values(x), B::values(weight), B::values(bias));
+    let mut out = vec![0.0; shape.batch * shape.filters * rows * cols];
+    conv::conv2d(&shape, x.as_ref(), weight.as_ref(), bias.as_ref(), &mut out);
+    B::tensor(
+        out,
+        Shape::new([shape.batch, shape.filters, rows, cols]),
+        &like,
+    )
+}
+
+pub(crate) fn host_max_pool2d<B: HostBackend>(
+    x: FloatTensor<B>,
+    window: [usize; 2],
+    positions: bool,
+) -> (FloatTensor<B>, Option<Positions>) {
+    let x_shape = x.shape();
+    let shape = pool_shape(&x_shape, window);
+    let out_shape = pooled(&shape, &x_shape);
+    let like = x.clone();
+    let values = B::values(x);
+    let mut out = vec![0.0; out_shape.num_elements()];
+    let mut found = positions.then(|| vec![0; out.len()]);
+    pool::max_pool2d(&shape, values.as_ref(), &mut out, found.as_deref_mut());
+    (
+        B::tensor(out, out_shape, &like),
+        found.map(|found| Positions(Arc::new(found))),
+    )
+}
+
+pub(crate) fn host_max_pool2d_backward<B: HostBackend>(
+    x: Shape,
+    grad: FloatTensor<B>,
+    positions: &Positions,
+    window: [usize; 2],
+) -> FloatTensor<B> {
+    let shape = pool_shape(&x, window);
+    let like = grad.clone();
+    let grad = B::values(grad);
+    let mut dx = vec![0.0; x.num_elements()];
+    pool::max_pool2d_backward(&shape, grad.as_ref(), &positions.0, &mut dx);
+    B::tensor(dx, x, &like)
+}
+
+pub(crate) fn host_conv2d_backward<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    padding: [usize; 2],
+    input_grad: bool,
+) -> ConvGrads<B> {
+    let (x_shape, w_shape) = (x.shape(), weight.shape());
+    let shape = conv_shape(&x_shape, &w_shape, padding);
+    host_backward(x, weight, input_grad, |x, weight, dx, dw, db| {
+        conv::conv2d_backward(&shape, x, weight, B::values(grad).as_ref(), dx, dw, db)
+    })
+}
+
+pub(crate) fn host_conv2d_max_pool2d<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    padding: [usize; 2],
+    window: [usize; 2],
+    positions: bool,
+) -> (FloatTensor<B>, Option<Positions>) {
+    let (shape, out_shape) = fused_shapes(&x.shape(), &weight.shape(), padding, window);
+    let like = x.clone();
+    let (x, weight, bias) = (B::values(x), B::values(weight), B::values(bias));
+    let mut out = vec![0.0; out_shape.num_elements()];
+    let mut found = positions.then(|| vec![0; out.len()]);
+    fused::conv2d_max_pool2d(
+        &shape,
+        window,
+        x.as_ref(),
+        weight.as_ref(),
+        bias.as_ref(),
+        &mut out,
+        found.as_deref_mut(),
+    );
+    (
+        B::tensor(out, out_shape, &like),
+        found.map(|found| Positions(Arc::new(found))),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn host_conv2d_max_pool2d_backward<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    positions: &Positions,
+    padding: [usize; 2],
+    window: [usize; 2],
+    input_grad: bool,
+) -> ConvGrads<B> {
+    let (shape, _) = fused_shapes(&x.shape(), &weight.shape(), padding, window);
+    host_backward(x, weight, input_grad, |x, weight, dx, dw, db| {
+        fused::conv2d_max_pool2d_backward(
+            &shape,
+            window,
+            x,
+            weight,
+            B::values(grad).as_ref(),
+            &positions.0,
+            dx,
+            dw,
+            db,
+        )
+    })
+}
+
+/// Allocates a convolution's gradients, lets `compute(x, weight, dx, dw, db)`
+/// fill them, and makes them tensors.
+fn host_backward<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    input_grad: bool,
+    compute: impl FnOnce(&[f32], &[f32], Option<&mut [f32]>, &mut [f32], &mut [f32]),
+) -> ConvGrads<B> {
+    let (x_shape, w_shape) = (x.shape(), weight.shape());
+    let like = x.clone();
+    let (x, weight) = (B::values(x), B::values(weight));
+    let mut dx = input_grad.then(|| vec![0.0; x_shape.num_elements()]);
+    let mut dw = vec![0.0; w_shape.num_elements()];
+    let mut db = vec![0.0; w_shape[0]];
+    compute(
+        x.as_ref(),
+        weight.as_ref(),
+        dx.as_deref_mut(),
+        &mut dw,
+        &mut db,
+    );
+    ConvGrads {
+        x: dx.map(|dx| B::tensor(dx, x_shape, &like)),
+        weight: B::tensor(dw, w_shape.clone(), &like),
+        bias: B::tensor(db, Shape::new([w_shape[0]]), &like),
+    }
+}
+
+pub(crate) fn host_cross_entropy<B: HostBackend>(
+    logits: FloatTensor<B>,
+    targets: IntTensor<B>,
+) -> FloatTensor<B> {
+    let classes = logits.shape()[1];
+    let like = logits.clone();
+    let loss = loss::cross_entropy(B::values(logits).as_ref(), classes, &B::indices(targets));
+    B::tensor(vec![loss], Shape::new([1]), &like)
+}
+
+pub(crate) fn host_cross_entropy_backward<B: HostBackend>(
+    logits: FloatTensor<B>,
+    targets: IntTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = logits.shape();
+    let like = logits.clone();
+    let grad = B::values(grad).as_ref()[0];
+    let mut out = vec![0.0; shape.num_elements()];
+    loss::cross_entropy_backward(
+        B::values(logits).as_ref(),
+        shape[1],
+        &B::indices(targets),
+        grad,
+        &mut out,
+    );
+    B::tensor(out, shape, &like)
+}
+
+pub(crate) fn host_adam_step<B: HostBackend>(
+    param: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    moment_1: FloatTensor<B>,
+    moment_2: FloatTensor<B>,
+    step: AdamStep,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let shape = param.shape();
+    let like = param.clone();
+    let owned = |tensor: FloatTensor<B>| B::values(tensor).as_ref().to_vec();
+    let (mut param, mut m, mut v) = (owned(param), owned(moment_1), owned(moment_2));
+    adam_step(&step, &mut param, B::values(grad).as_ref(), &mut m, &mut v);
+    (
+        B::tensor(param, shape.clone(), &like),
+        B::tensor(m, shape.clone(), &like),
+        B::tensor(v, shape, &like),
+    )
+}

@@ -1,0 +1,561 @@
+//! The kernels against Burn's stock operations on the same backend, on random
+//! shapes: forward outputs and every gradient (input, weights, bias).
+//!
+//! Two kinds of values:
+//! - **Exact**: multiples of 1/4 in [-2, 2]. Every product is a multiple of
+//!   1/16 and no sum here exceeds 2^19 in magnitude (at most 64 images of
+//!   34x34 positions of products up to 4), so all 23 bits it needs fit in
+//!   float32's 24: each sum is exact in any order, and the kernels must
+//!   equal the stock operations bit for bit. These values are full of ties
+//!   (a window of equal maxima), which checks that ties are routed as the
+//!   stock max-pool routes them.
+//! - **Continuous**: uniform floats in [-1, 1), where the kernels and the
+//!   stock operations sum in different orders; see [`TOLERANCE`].
+
+use burn::prelude::*;
+use burn::tensor::module::{
+    avg_pool2d as stock_avg_pool2d, conv2d as stock_conv2d, max_pool2d as stock_max_pool2d,
+};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use burn::tensor::{DType, Distribution, TensorData};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+/// Tolerance for continuous values, relative to the sum of the magnitudes of
+/// the terms each value adds up (which the tests compute by running the stock
+/// operations on absolute values). Summing n float32 terms in another order
+/// moves the result by about sqrt(n) * 6e-8 of that sum (half an ulp per
+/// addition, the errors a random walk); the longest sums here, weight and
+/// bias gradients over up to 16 images of 34x34 positions (n = 18,496), give
+/// 8e-6. A result with cancelling terms can be small while its terms are
+/// not, so a tolerance relative to the result itself would be too tight.
+const TOLERANCE: f32 = 1e-5;
+
+/// The backends the kernels serve in this build.
+fn devices() -> Vec<(&'static str, Device)> {
+    #[allow(deprecated)]
+    let devices = vec![("flex", Device::flex()), ("ndarray", Device::ndarray())];
+    devices
+}
+
+/// A convolution followed by a max-pool: the layers under test.
+#[derive(Debug, Clone)]
+struct Case {
+    batch: usize,
+    channels: usize,
+    filters: usize,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    padding: [usize; 2],
+    window: [usize; 2],
+    exact: bool,
+    seed: u64,
+    /// Draw the absolute values of the operands: each output or gradient is
+    /// then the sum of the magnitudes of its terms.
+    absolute: bool,
+}
+
+fn cases(max_batch: usize) -> impl Strategy<Value = Case> {
+    (
+        1..=max_batch,
+        1usize..=4,
+        1usize..=16,
+        [1usize..=5, 1usize..=5],
+        [0usize..=2, 0usize..=2],
+        [1usize..=4, 1usize..=4],
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_flat_map(
+            |(batch, channels, filters, kernel, padding, window, exact, seed)| {
+                // Any size where the kernel fits and the pooling window fits its output,
+                // odd sizes included.
+                let size = [0, 1].map(|i| {
+                    let least = (kernel[i] + window[i])
+                        .saturating_sub(1 + 2 * padding[i])
+                        .max(1);
+                    least..=30usize
+                });
+                (
+                    size,
+                    Just((
+                        batch, channels, filters, kernel, padding, window, exact, seed,
+                    )),
+                )
+            },
+        )
+        .prop_map(
+            |(size, (batch, channels, filters, kernel, padding, window, exact, seed))| Case {
+                batch,
+                channels,
+                filters,
+                size,
+                kernel,
+                padding,
+                window,
+                exact,
+                seed,
+                absolute: false,
+            },
+        )
+}
+
+/// Random values of `shape` on `device`, exact (multiples of 1/4) or
+/// continuous; their absolute values when the case is `absolute`.
+fn values<const D: usize>(case: &Case, shape: [usize; D], salt: u64, device: &Device) -> Tensor<D> {
+    let data = random_data(case.exact, case.seed ^ salt, shape);
+    let values = Tensor::from_data(data, device);
+    if case.absolute { values.abs() } else { values }
+}
+
+fn random_data<const D: usize>(exact: bool, seed: u64, shape: [usize; D]) -> TensorData {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let count: usize = shape.iter().product();
+    let values: Vec<f32> = (0..count)
+        .map(|_| {
+            if exact {
+                f32::from(rng.random_range(-8i8..=8)) / 4.0
+            } else {
+                rng.random_range(-1.0f32..1.0)
+            }
+        })
+        .collect();
+    TensorData::new(values, shape)
+}
+
+/// Outputs and gradients of one way of computing the layers.
+struct Computed {
+    output: Vec<f32>,
+    x: Vec<f32>,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// Runs `layers` on the case's operands on `device`, tracked, and takes the
+/// gradients of `Σ output * r` for random `r` (so every output's gradient differs).
+fn compute(
+    case: &Case,
+    device: &Device,
+    layers: impl Fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>,
+) -> Computed {
+    let device = device.clone().autodiff();
+    let x = values(
+        case,
+        [case.batch, case.channels, case.size[0], case.size[1]],
+        1,
+        &device,
+    )
+    .require_grad();
+    let weight = values(
+        case,
+        [case.filters, case.channels, case.kernel[0], case.kernel[1]],
+        2,
+        &device,
+    )
+    .require_grad();
+    let bias = values(case, [case.filters], 3, &device).require_grad();
+    let output = layers(x.clone(), weight.clone(), bias.clone());
+    let r = values(case, output.dims(), 4, &device);
+    let grads = (output.clone() * r).sum().backward();
+    Computed {
+        output: read(output),
+        x: read(x.grad(&grads).expect("x is tracked")),
+        weight: read(weight.grad(&grads).expect("weight is tracked")),
+        bias: read(bias.grad(&grads).expect("bias is tracked")),
+    }
+}
+
+fn read<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("float32 values")
+}
+
+/// Where `actual` and `expected` differ by more than allowed: nothing for
+/// exact values, [`TOLERANCE`] times each value's `magnitude` otherwise.
+fn compare(
+    what: &str,
+    actual: &[f32],
+    expected: &[f32],
+    magnitude: Option<&[f32]>,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(actual.len(), expected.len(), "{} lengths", what);
+    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        let allowed = magnitude.map_or(0.0, |m| TOLERANCE * m[i]);
+        prop_assert!(
+            (a - e).abs() <= allowed,
+            "{}[{}]: kernel {} vs stock {} (allowed {})",
+            what,
+            i,
+            a,
+            e,
+            allowed
+        );
+    }
+    Ok(())
+}
+
+/// Compares every output and gradient; `magnitude` for continuous values.
+fn compare_all(
+    kernel: &Computed,
+    stock: &Computed,
+    magnitude: Option<&Computed>,
+) -> Result<(), TestCaseError> {
+    compare(
+        "output",
+        &kernel.output,
+        &stock.output,
+        magnitude.map(|m| &m.output[..]),
+    )?;
+    compare(
+        "x gradient",
+        &kernel.x,
+        &stock.x,
+        magnitude.map(|m| &m.x[..]),
+    )?;
+    compare(
+        "weight gradient",
+        &kernel.weight,
+        &stock.weight,
+        magnitude.map(|m| &m.weight[..]),
+    )?;
+    compare(
+        "bias gradient",
+        &kernel.bias,
+        &stock.bias,
+        magnitude.map(|m| &m.bias[..]),
+    )
+}
+
+/// For continuous values, an upper bound of the sum of the magnitudes of the
+/// terms of each output and gradient of the convolution followed by a
+/// max-pool of `window`: the stock convolution on absolute values, each of
+/// its outputs given the gradient of the pooled output it may reach.
+fn magnitudes(case: &Case, device: &Device) -> Option<Computed> {
+    if case.exact {
+        return None;
+    }
+    let case = Case {
+        absolute: true,
+        ..case.clone()
+    };
+    let window = case.window;
+    Some(compute(&case, device, |x, w, b| {
+        // The sum of each window, which is at least its maximum and passes the
+        // pooled output's gradient on to every element of the window.
+        let area = (window[0] * window[1]) as f32;
+        stock_avg_pool2d(
+            stock_conv(&case)(x, w, b),
+            AvgPoolOptions::new(window).with_stride(window),
+        ) * area
+    }))
+}
+
+fn stock_conv(case: &Case) -> impl Fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4> {
+    let padding = case.padding;
+    move |x, w, b| stock_conv2d(x, w, Some(b), ConvOptions::new([1, 1], padding, [1, 1], 1))
+}
+
+fn stock_pool(window: [usize; 2], x: Tensor<4>) -> Tensor<4> {
+    stock_max_pool2d(x, MaxPoolOptions::new(window).with_stride(window))
+}
+
+/// Runs `check` on `count` generated cases on every backend.
+fn check_cases(
+    count: u32,
+    max_batch: usize,
+    check: impl Fn(&Case, &Device) -> Result<(), TestCaseError>,
+) {
+    for (name, device) in devices() {
+        assert!(kernels::serves_device(&device), "{name} is served");
+        let mut runner = TestRunner::new(Config::with_cases(count));
+        runner
+            .run(&cases(max_batch), |case| check(&case, &device))
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+}
+
+/// A fused case as `check_cases` draws it, made exact off flex: there the
+/// stock convolution sums in another order than the kernel, so on continuous
+/// values two nearly equal maxima of a window could swap, and the gradient
+/// would rightly go elsewhere. On flex the forward pass is bit-identical
+/// (`on_flex_the_forward_pass_is_bit_identical`), so ties can not swap.
+fn fused_case(case: &Case, device: &Device) -> Case {
+    let flex = matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_));
+    Case {
+        exact: case.exact || !flex,
+        ..case.clone()
+    }
+}
+
+/// The fused layers by the kernel and by the stock operations.
+fn check_fused(case: &Case, device: &Device) -> Result<(), TestCaseError> {
+    let case = fused_case(case, device);
+    let kernel = compute(&case, device, |x, w, b| {
+        kernels::conv2d_max_pool2d(x, w, b, case.padding, case.window)
+    });
+    let conv = stock_conv(&case);
+    let stock = compute(&case, device, |x, w, b| {
+        stock_pool(case.window, conv(x, w, b))
+    });
+    compare_all(&kernel, &stock, magnitudes(&case, device).as_ref())
+}
+
+#[test]
+fn the_convolution_matches_the_stock_one() {
+    check_cases(40, 16, |case, device| {
+        let kernel = compute(case, device, |x, w, b| {
+            kernels::conv2d(x, w, b, case.padding)
+        });
+        let stock = compute(case, device, stock_conv(case));
+        let conv_only = Case {
+            window: [1, 1],
+            ..case.clone()
+        };
+        compare_all(&kernel, &stock, magnitudes(&conv_only, device).as_ref())
+    });
+}
+
+#[test]
+fn the_max_pool_matches_the_stock_one() {
+    check_cases(40, 16, |case, device| {
+        let conv = stock_conv(case);
+        let kernel = compute(case, device, |x, w, b| {
+            kernels::max_pool2d(conv(x, w, b), case.window)
+        });
+        let stock = compute(case, device, |x, w, b| {
+            stock_pool(case.window, conv(x, w, b))
+        });
+        compare_all(&kernel, &stock, magnitudes(case, device).as_ref())
+    });
+}
+
+#[test]
+fn the_fused_convolution_and_pool_match_the_stock_ones() {
+    check_cases(40, 16, check_fused);
+}
+
+/// Batches up to 64, as large as the notebook's and beyond: fewer cases.
+#[test]
+fn large_batches_match_the_stock_ones() {
+    check_cases(6, 64, check_fused);
+}
+
+/// On flex the forward pass sums in the stock convolution's order, so even
+/// continuous values give bit-identical outputs (what keeps ties routed the
+/// same on real data).
+#[test]
+fn on_flex_the_forward_pass_is_bit_identical() {
+    let device = Device::flex();
+    let mut runner = TestRunner::new(Config::with_cases(40));
+    runner
+        .run(&cases(16), |case| {
+            let case = Case {
+                exact: false,
+                ..case
+            };
+            let x = values(
+                &case,
+                [case.batch, case.channels, case.size[0], case.size[1]],
+                1,
+                &device,
+            );
+            let w = values(
+                &case,
+                [case.filters, case.channels, case.kernel[0], case.kernel[1]],
+                2,
+                &device,
+            );
+            let b = values(&case, [case.filters], 3, &device);
+            let kernel = read(kernels::conv2d(
+                x.clone(),
+                w.clone(),
+                b.clone(),
+                case.padding,
+            ));
+            let stock = read(stock_conv(&case)(x, w, b));
+            compare("output", &kernel, &stock, None)
+        })
+        .unwrap();
+}
+
+/// An input that needs no gradient (the network's images) gets none, and
+/// the others still do.
+#[test]
+fn an_untracked_input_gets_no_gradient() {
+    for (_, device) in devices() {
+        let device = device.autodiff();
+        let case = Case {
+            batch: 2,
+            channels: 1,
+            filters: 3,
+            size: [8, 8],
+            kernel: [3, 3],
+            padding: [0, 0],
+            window: [2, 2],
+            exact: true,
+            seed: 9,
+            absolute: false,
+        };
+        let x = values(&case, [2, 1, 8, 8], 1, &device);
+        let w = values(&case, [3, 1, 3, 3], 2, &device).require_grad();
+        let b = values(&case, [3], 3, &device).require_grad();
+        let grads = kernels::conv2d_max_pool2d(x.clone(), w.clone(), b.clone(), [0, 0], [2, 2])
+            .sum()
+            .backward();
+        assert!(x.grad(&grads).is_none());
+        assert!(w.grad(&grads).is_some() && b.grad(&grads).is_some());
+    }
+}
+
+/// NaN propagates as on flex: a window holding a NaN pools to NaN, and its
+/// gradient goes to the NaN.
+#[test]
+fn nan_wins_its_window_as_on_flex() {
+    let device = Device::flex().autodiff();
+    let data = TensorData::new(
+        vec![1.0, f32::NAN, 3.0, 2.0, 5.0, 4.0, 0.0, 6.0],
+        [1, 1, 2, 4],
+    );
+    let x = Tensor::<4>::from_data(data, &device).require_grad();
+    let pooled = kernels::max_pool2d(x.clone(), [2, 2]);
+    let stock = stock_pool([2, 2], x.clone());
+    let (kernel_out, stock_out) = (read(pooled.clone()), read(stock.clone()));
+    assert!(kernel_out[0].is_nan() && stock_out[0].is_nan());
+    assert_eq!(kernel_out[1], stock_out[1]);
+    let kernel_grad = read(x.grad(&pooled.sum().backward()).unwrap());
+    let stock_grad = read(x.grad(&stock.sum().backward()).unwrap());
+    assert_eq!(kernel_grad, stock_grad);
+}
+
+/// Other backends, and other float types, take Burn's own operations.
+#[test]
+fn unserved_tensors_take_the_stock_operations() {
+    let device = Device::flex();
+    let half = Tensor::<4>::random([1, 1, 4, 4], Distribution::Default, &device).cast(DType::F16);
+    assert!(!kernels::serves(&half));
+    let pooled = kernels::max_pool2d(half, [2, 2]);
+    assert_eq!(pooled.dims(), [1, 1, 2, 2]);
+}
+
+/// The loss and its gradient against Burn's `CrossEntropyLoss`, on logits of
+/// the notebook's scale (up to hundreds, where softmax underflows) and
+/// smaller: equal within float32 rounding, except that gradients below
+/// `loss::TINY` are flushed to zero.
+#[test]
+fn the_cross_entropy_matches_the_stock_one() {
+    use burn::nn::loss::CrossEntropyLossConfig;
+    use burn::tensor::Int;
+    for (name, device) in devices() {
+        let device = device.autodiff();
+        let mut runner = TestRunner::new(Config::with_cases(40));
+        runner
+            .run(
+                &(
+                    1usize..=64,
+                    2usize..=12,
+                    prop_oneof![Just(1.0f32), Just(300.0)],
+                    any::<u64>(),
+                ),
+                |(batch, classes, scale, seed)| {
+                    let data = random_data(false, seed, [batch, classes]);
+                    let logits = (Tensor::<2>::from_data(data, &device) * scale).require_grad();
+                    let targets: Vec<i64> = (0..batch)
+                        .map(|i| ((seed as usize + i * 7) % classes) as i64)
+                        .collect();
+                    let targets =
+                        Tensor::<1, Int>::from_data(TensorData::new(targets, [batch]), &device);
+                    let loss_of = |loss: Tensor<1>| -> (Vec<f32>, Vec<f32>) {
+                        let grads = loss.clone().backward();
+                        (
+                            read(loss),
+                            read(logits.grad(&grads).expect("logits are tracked")),
+                        )
+                    };
+                    let (kernel_loss, kernel_grad) =
+                        loss_of(kernels::cross_entropy(logits.clone(), targets.clone()));
+                    let (stock_loss, stock_grad) = loss_of(
+                        CrossEntropyLossConfig::new()
+                            .init(&device)
+                            .forward(logits.clone(), targets.clone()),
+                    );
+                    // The loss of a confidently right row is log-sum-exp minus the
+                    // target's logit, two numbers of the logits' scale that nearly
+                    // cancel: the stock loss keeps an absolute error of a few ulps
+                    // at that scale.
+                    let (k, s) = (kernel_loss[0], stock_loss[0]);
+                    prop_assert!(
+                        (k - s).abs() <= TOLERANCE * s.abs() + 4.0 * scale * f32::EPSILON,
+                        "loss: kernel {} vs stock {}",
+                        k,
+                        s
+                    );
+                    // Softmax is exp(z - max z): the subtraction rounds to float32's
+                    // spacing at the logits' scale, which exp turns into a relative
+                    // error of up to scale * 2^-24 per rounding, in both
+                    // implementations. A probability that rounds to 1 in one and
+                    // not the other leaves one ulp of 1 (over the batch) as an
+                    // absolute difference; a flushed one, up to `TINY`.
+                    let relative = TOLERANCE + 4.0 * scale * f32::EPSILON;
+                    let absolute = kernels::loss::TINY + f32::EPSILON / batch as f32;
+                    for (&k, &s) in kernel_grad.iter().zip(&stock_grad) {
+                        prop_assert!(
+                            (k - s).abs() <= relative * s.abs() + absolute,
+                            "gradient: kernel {} vs stock {}",
+                            k,
+                            s
+                        );
+                        prop_assert!(
+                            k == 0.0 || k.abs() >= kernels::loss::TINY,
+                            "{} is not flushed",
+                            k
+                        );
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+}
+
+/// Five Adam steps of random gradients (on the scale of the notebook's, where
+/// nothing underflows) give bit-identical parameters and moments to Burn's Adam.
+#[test]
+fn fused_adam_steps_like_burns_adam() {
+    use burn::optim::{AdamConfig, Optimizer};
+    use kernels::adam::FusedAdam;
+    for (name, device) in devices() {
+        let (beta_1, beta_2, epsilon) = (0.9, 0.999, 1e-7);
+        let fused = FusedAdam::new(beta_1, beta_2, epsilon);
+        let stock = AdamConfig::new()
+            .with_beta_1(beta_1)
+            .with_beta_2(beta_2)
+            .with_epsilon(epsilon)
+            .build();
+        let start = Tensor::<2>::from_data(random_data(false, 1, [40, 17]), &device);
+        let (mut a, mut b) = (start.clone(), start);
+        let (mut state_a, mut state_b) = (None, None);
+        for step in 0..5u64 {
+            let grad =
+                Tensor::<2>::from_data(random_data(false, 10 + step, [40, 17]), &device) * 0.01;
+            (a, state_a) = fused.step(1e-3, a, grad.clone(), state_a);
+            (b, state_b) = stock.step(1e-3, b, grad, state_b);
+        }
+        assert_eq!(read(a), read(b), "{name}: parameters");
+        let (state_a, state_b) = (state_a.unwrap().momentum, state_b.unwrap().momentum);
+        assert_eq!(state_a.time, state_b.time);
+        assert_eq!(
+            read(state_a.moment_1),
+            read(state_b.moment_1),
+            "{name}: first moments"
+        );
+        assert_eq!(
+            read(state_a.moment_2),
+            read(state_b.moment_2),
+            "{name}: second moments"
+        );
+    }
+}
