@@ -152,7 +152,7 @@ pub(crate) trait HostBackend: Backend {
         read_sync(Self::int_into_data(tensor))
             .expect("host tensors read synchronously")
             .convert::<i64>()
-            .into_vec::<i64>()
+            .try_into_vec::<i64>()
             .expect("int64 values after conversion")
     }
 
