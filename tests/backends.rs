@@ -5,20 +5,7 @@
 
 mod e2e;
 
-use e2e::{read_json, repo_root, trainer, trainer_with_env};
-
-/// The backends the binary holds, as `trainer info` lists them.
-fn compiled_backends() -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = trainer(dir.path(), &["info"]);
-    let line = out
-        .ok()
-        .lines()
-        .find_map(|line| line.strip_prefix("backends compiled in, auto's preference first: "))
-        .expect("info lists the backends")
-        .to_owned();
-    line.split(", ").map(str::to_owned).collect()
-}
+use e2e::{compiled_backends, read_json, repo_root, trainer, trainer_with_env};
 
 #[test]
 fn every_backend_trains_the_smoke_run_to_the_same_accuracy() {

@@ -135,3 +135,75 @@ pub fn png_header(width: u32, height: u32) -> Vec<u8> {
     png.extend_from_slice(&crc.sum().to_be_bytes());
     png
 }
+
+/// `train --config configs/smoke.toml` and `extra`.
+pub fn smoke_args(extra: &[&str]) -> Vec<String> {
+    let config = repo_root().join("configs/smoke.toml");
+    ["train", "--config", config.to_str().unwrap()]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// `args` as the `&str`s [`trainer`] takes.
+pub fn run_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The backends the binary holds, as `trainer info` lists them.
+pub fn compiled_backends() -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trainer(dir.path(), &["info"]);
+    let line = out
+        .ok()
+        .lines()
+        .find_map(|line| line.strip_prefix("backends compiled in, auto's preference first: "))
+        .expect("info lists the backends")
+        .to_owned();
+    line.split(", ").map(str::to_owned).collect()
+}
+
+/// The compiled CPU backends whose runs are byte-for-byte reproducible.
+pub fn reproducible_backends() -> Vec<String> {
+    compiled_backends()
+        .into_iter()
+        .filter(|backend| backend == "flex" || backend == "ndarray")
+        .collect()
+}
+
+/// A run's `history.json` without what differs between identical runs: its
+/// timings and when it started or resumed.
+pub fn history_without_timing(run: &Path) -> serde_json::Value {
+    let mut history = read_json(&run.join("history.json"));
+    history["run"]["started"] = serde_json::Value::Null;
+    history["run"]["resumes"] = serde_json::Value::Null;
+    for epoch in history["epochs"].as_array_mut().expect("epochs") {
+        epoch["seconds"] = serde_json::Value::Null;
+    }
+    history
+}
+
+/// A file's length and a hash of its bytes: equal bytes give equal
+/// digests, and unequal ones stay readable in an assertion message.
+pub fn file_digest(path: &Path) -> (usize, u64) {
+    use std::hash::{Hash, Hasher};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    (bytes.len(), hasher.finish())
+}
+
+/// Every file of a run's `checkpoint/` directory with its [`file_digest`].
+pub fn checkpoint_files(run: &Path) -> Vec<(String, (usize, u64))> {
+    let mut files: Vec<_> = std::fs::read_dir(run.join("checkpoint"))
+        .expect("a checkpoint directory")
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, file_digest(&path))
+        })
+        .collect();
+    files.sort();
+    files
+}

@@ -122,9 +122,12 @@ fn fixtures(root: &Path) {
     write("beta2.toml", b"[optimizer]\nbeta2 = -0.5\n");
     write("epsilon.toml", b"[optimizer]\nepsilon = 0.0\n");
     write("filters.toml", b"[model]\nfilters = 0\n");
+    write("filters-huge.toml", b"[model]\nfilters = 100000\n");
+    write("pool-zero.toml", b"[model]\npool_size = 0\n");
     write("kernel.toml", b"[model]\nkernel_size = 29\n");
     write("pool.toml", b"[model]\npool_size = 27\n");
     write("a-file", b"not a directory");
+    std::fs::create_dir(root.join("empty-artifacts")).unwrap();
 
     // A small finished run, and damaged copies of it.
     let config = repo_root().join("configs/smoke.toml");

@@ -4,7 +4,9 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::MnistItem;
+use burn::data::dataset::DatasetError;
+
+use crate::dataset::{MnistDataset, MnistItem};
 use crate::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
 
 /// How pixel values 0..255 become the network's input.
@@ -108,6 +110,34 @@ impl MnistBatcher {
             TensorData::new(values, [batch, 1, IMAGE_SIDE, IMAGE_SIDE]),
             device,
         )
+    }
+}
+
+impl MnistBatcher {
+    /// The batch of the items of `dataset` at `indices`, in that order.
+    pub fn batch_indices(
+        &self,
+        dataset: &MnistDataset,
+        indices: &[usize],
+        device: &Device,
+    ) -> Result<MnistBatch, DatasetError> {
+        let mut images = Vec::with_capacity(indices.len());
+        let mut labels = Vec::with_capacity(indices.len());
+        for &index in indices {
+            let (Some(image), Some(&label)) = (dataset.image(index), dataset.labels().get(index))
+            else {
+                return Err(DatasetError::new(crate::DataError::IndexOutOfRange {
+                    index,
+                    len: dataset.len(),
+                }));
+            };
+            images.push(image);
+            labels.push(i64::from(label));
+        }
+        Ok(MnistBatch {
+            images: self.images(images, device),
+            targets: Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
+        })
     }
 }
 

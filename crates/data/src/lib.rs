@@ -9,6 +9,7 @@ mod dataset;
 mod digit_image;
 mod error;
 mod idx;
+mod loader;
 mod source;
 
 pub use batcher::{MnistBatch, MnistBatcher, PixelScaling, one_hot};
@@ -16,6 +17,7 @@ pub use dataset::{MnistDataset, MnistItem, Split};
 pub use digit_image::{INK_THRESHOLD, MAX_SIDE, digit_from_grey, digit_from_image_file};
 pub use error::DataError;
 pub use idx::{IdxImages, read_idx_images, read_idx_labels};
+pub use loader::MnistLoader;
 pub use source::{DATA_DIR_ENV, DataSource};
 
 /// Side of an MNIST image, in pixels.

@@ -17,7 +17,7 @@ mod recipe;
 
 pub use recipe::KerasAdam;
 
-use burn::module::Param;
+use burn::module::{ModuleMapper, Param, ParamId};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -93,11 +93,42 @@ pub struct KerasNetConfig {
     pub image_size: usize,
 }
 
+/// A size of [`KerasNetConfig`], to name in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeometryField {
+    /// [`KerasNetConfig::filters`].
+    Filters,
+    /// [`KerasNetConfig::kernel_size`].
+    KernelSize,
+    /// [`KerasNetConfig::pool_size`].
+    PoolSize,
+    /// [`KerasNetConfig::num_classes`].
+    NumClasses,
+    /// [`KerasNetConfig::channels`].
+    Channels,
+    /// [`KerasNetConfig::image_size`].
+    ImageSize,
+}
+
+impl GeometryField {
+    /// The field's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Filters => "filters",
+            Self::KernelSize => "kernel_size",
+            Self::PoolSize => "pool_size",
+            Self::NumClasses => "num_classes",
+            Self::Channels => "channels",
+            Self::ImageSize => "image_size",
+        }
+    }
+}
+
 /// Why a [`KerasNetConfig`] describes no network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GeometryError {
     /// A size is zero.
-    Zero(&'static str),
+    Zero(GeometryField),
     /// The kernel does not fit in the image.
     KernelTooLarge {
         /// Kernel side.
@@ -117,7 +148,7 @@ pub enum GeometryError {
 impl std::fmt::Display for GeometryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Zero(what) => write!(f, "{what} must be at least 1"),
+            Self::Zero(field) => write!(f, "{} must be at least 1", field.name()),
             Self::KernelTooLarge { kernel, image } => write!(
                 f,
                 "kernel_size {kernel} is larger than the {image}x{image} image"
@@ -148,18 +179,25 @@ impl KerasNetConfig {
         self.filters * self.pool_output_size().pow(2)
     }
 
+    /// Trainable parameters: the convolution's weights and biases, then the
+    /// dense layer's (13,610 in the notebook).
+    pub fn num_params(&self) -> usize {
+        let conv = self.filters * (self.channels * self.kernel_size.pow(2) + 1);
+        conv + (self.flat_features() + 1) * self.num_classes
+    }
+
     /// Checks that the layers fit together; [`KerasNetConfig::init`] assumes it.
     pub fn check(&self) -> Result<(), GeometryError> {
-        for (value, name) in [
-            (self.filters, "filters"),
-            (self.kernel_size, "kernel_size"),
-            (self.pool_size, "pool_size"),
-            (self.num_classes, "num_classes"),
-            (self.channels, "channels"),
-            (self.image_size, "image_size"),
+        for (value, field) in [
+            (self.filters, GeometryField::Filters),
+            (self.kernel_size, GeometryField::KernelSize),
+            (self.pool_size, GeometryField::PoolSize),
+            (self.num_classes, GeometryField::NumClasses),
+            (self.channels, GeometryField::Channels),
+            (self.image_size, GeometryField::ImageSize),
         ] {
             if value == 0 {
-                return Err(GeometryError::Zero(name));
+                return Err(GeometryError::Zero(field));
             }
         }
         if self.kernel_size > self.image_size {
@@ -211,6 +249,20 @@ impl KerasNetConfig {
             dense,
             kernels: Kernels::default(),
         }
+        .map(&mut NumberParameters(0))
+    }
+}
+
+/// Gives the parameters the ids 1, 2, 3, ... in module order. Burn draws ids
+/// at random, and they are written into every record: with these, two
+/// trainings from one seed save byte-identical checkpoints and weights.
+struct NumberParameters(u64);
+
+impl ModuleMapper for NumberParameters {
+    fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        self.0 += 1;
+        param.id = ParamId::from(self.0);
+        param
     }
 }
 

@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::prelude::*;
-use model::{GeometryError, KerasNetConfig};
+use model::{GeometryError, GeometryField, KerasNetConfig};
 
 mod common;
 
@@ -16,6 +16,7 @@ backend_tests!(
 fn has_the_notebooks_13610_parameters(device: &Device) {
     let net = KerasNetConfig::new().init(1, device);
     assert_eq!(net.num_params(), 13_610);
+    assert_eq!(KerasNetConfig::new().num_params(), 13_610);
     let wider = KerasNetConfig::new().with_filters(16).init(1, device);
     assert_eq!(wider.num_params(), 16 * 10 + 16 * 169 * 10 + 10);
 }
@@ -102,6 +103,6 @@ fn impossible_geometries_are_refused() {
     );
     assert_eq!(
         KerasNetConfig::new().with_filters(0).check(),
-        Err(GeometryError::Zero("filters"))
+        Err(GeometryError::Zero(GeometryField::Filters))
     );
 }

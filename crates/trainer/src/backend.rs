@@ -127,6 +127,14 @@ impl BackendChoice {
     }
 }
 
+impl FromStr for BackendChoice {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        <Self as clap::ValueEnum>::from_str(name, false)
+    }
+}
+
 /// The device a backend runs on, as written in configs and on the command
 /// line: `auto`, `cpu`, `gpu:N` (wgpu's N-th discrete GPU) or `cuda:N`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,25 +204,49 @@ pub struct SelectedBackend {
     /// The device as asked for once resolved (`cpu`, `cuda:0`, ...), and for
     /// wgpu and CUDA what the adapter calls itself.
     description: String,
+    /// For `auto`: why each backend preferred to this one could not run.
+    pub skipped: Vec<BackendError>,
 }
 
 impl SelectedBackend {
     /// Resolves `choice` and `device` to a compiled-in backend and an opened
     /// device: `auto` takes the first compiled backend of the preference
-    /// order that offers the device.
+    /// order that offers the device and can open it, passing over (and
+    /// listing in `skipped`) those whose runtime finds no adapter.
     pub fn select(choice: BackendChoice, device: DeviceChoice) -> Result<Self, BackendError> {
-        let (backend, (device, resolved)) = match choice {
-            BackendChoice::Auto => BackendChoice::compiled()
-                .into_iter()
-                .find_map(|backend| Some((backend, backend.device(device).ok()?)))
-                .ok_or(BackendError::NoneFor { device })?,
-            backend if backend.is_compiled() => (backend, backend.device(device)?),
-            backend => {
+        if choice != BackendChoice::Auto {
+            if !choice.is_compiled() {
                 return Err(BackendError::NotCompiled {
-                    backend: backend.name(),
+                    backend: choice.name(),
                 });
             }
-        };
+            return Self::open_on(choice, device, Vec::new());
+        }
+        let mut skipped = Vec::new();
+        for backend in BackendChoice::compiled() {
+            if backend.device(device).is_err() {
+                continue;
+            }
+            match Self::open_on(backend, device, Vec::new()) {
+                Ok(selected) => {
+                    return Ok(Self {
+                        skipped,
+                        ..selected
+                    });
+                }
+                Err(err) => skipped.push(err),
+            }
+        }
+        Err(skipped.pop().unwrap_or(BackendError::NoneFor { device }))
+    }
+
+    /// `backend`'s `device`, opened.
+    fn open_on(
+        backend: BackendChoice,
+        device: DeviceChoice,
+        skipped: Vec<BackendError>,
+    ) -> Result<Self, BackendError> {
+        let (device, resolved) = backend.device(device)?;
         let description = match open(backend, &device)? {
             Some(adapter) => format!("{resolved}: {adapter}"),
             None => resolved.to_string(),
@@ -223,6 +255,7 @@ impl SelectedBackend {
             backend,
             device,
             description,
+            skipped,
         })
     }
 
@@ -276,7 +309,7 @@ fn open(_: BackendChoice, _: &Device) -> Result<Option<String>, BackendError> {
 }
 
 /// Why no backend or device could be selected.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BackendError {
     /// The asked-for backend is not in this build.
     #[error(

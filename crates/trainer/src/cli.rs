@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use data::PixelScaling;
+use model::Kernels;
 
 use crate::backend::{BackendChoice, DeviceChoice};
 use crate::config::ExperimentFile;
@@ -65,6 +66,10 @@ pub struct TrainArgs {
     /// Override `device`: auto, cpu, gpu:N or cuda:N.
     #[arg(long)]
     pub device: Option<DeviceChoice>,
+    /// Override `kernels`: fast (burnist's CPU kernels where they serve the
+    /// backend) or stock (Burn's own operations), for comparison.
+    #[arg(long)]
+    pub kernels: Option<Kernels>,
     /// Override `training.epochs`.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -103,6 +108,7 @@ impl TrainArgs {
         set(&mut file.seed, &self.seed);
         set(&mut file.backend, &self.backend);
         set(&mut file.device, &self.device);
+        set(&mut file.kernels, &self.kernels);
         set(&mut file.training.epochs, &self.epochs);
         set(&mut file.training.batch_size, &self.batch_size);
         set(&mut file.optimizer.learning_rate, &self.learning_rate);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use data::PixelScaling;
-use model::KerasNetConfig;
+use model::{GeometryError, GeometryField, KerasAdam, KerasNetConfig, Kernels};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendChoice, DeviceChoice};
@@ -55,6 +55,9 @@ pub struct ExperimentFile {
     /// Device: `auto` (default: the backend's GPU if it has one, else the
     /// CPU), `cpu`, `gpu:N` (wgpu) or `cuda:N` (tch, cuda).
     pub device: DeviceChoice,
+    /// `fast` (default: burnist's kernels where they serve the backend) or
+    /// `stock` (Burn's own operations everywhere).
+    pub kernels: Kernels,
     /// Input data.
     pub data: DataSection,
     /// Network shape.
@@ -104,8 +107,6 @@ pub struct TrainingSection {
     pub batch_size: usize,
     /// Batch size of validation and prediction (does not change the results). Default 500.
     pub eval_batch_size: usize,
-    /// Dataloader worker threads; 0 batches on the training thread. Default 0.
-    pub workers: usize,
 }
 
 /// `[optimizer]`: Adam, with Keras's defaults (Burn's own epsilon is 1e-5).
@@ -129,6 +130,7 @@ impl Default for ExperimentFile {
             seed: 42,
             backend: BackendChoice::Auto,
             device: DeviceChoice::Auto,
+            kernels: Kernels::default(),
             data: DataSection::default(),
             model: ModelSection::default(),
             training: TrainingSection::default(),
@@ -165,21 +167,29 @@ impl Default for TrainingSection {
             epochs: 3,
             batch_size: 32,
             eval_batch_size: 500,
-            workers: 0,
         }
     }
 }
 
 impl Default for OptimizerSection {
     fn default() -> Self {
+        let keras = KerasAdam::default();
         Self {
-            learning_rate: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-7,
+            learning_rate: keras.learning_rate,
+            beta1: keras.beta_1,
+            beta2: keras.beta_2,
+            epsilon: keras.epsilon,
         }
     }
 }
+
+/// The largest values accepted: beyond them a typo would allocate more than
+/// the machine has, or run for days, before anything fails.
+pub const MAX_FILTERS: usize = 1024;
+/// See [`MAX_FILTERS`].
+pub const MAX_EPOCHS: usize = 10_000;
+/// See [`MAX_FILTERS`]: larger than either split, which is never useful.
+pub const MAX_BATCH_SIZE: usize = 60_000;
 
 impl ExperimentFile {
     /// Reads an experiment file (TOML, or the JSON a run directory stores).
@@ -204,19 +214,22 @@ impl ExperimentFile {
         };
         parsed.map_err(|message| ConfigError::Parse {
             path: path.to_owned(),
-            message: one_line(&message),
+            message: crate::error::fold(&message),
         })
     }
 
     /// Checks every value once; the result is what the program runs on.
     pub fn validate(self) -> Result<Experiment, ConfigError> {
-        let positive = |key: &'static str, value: usize| {
+        let in_range = |key: &'static str, value: usize, max: usize| {
             if value == 0 {
                 Err(invalid(key, value, "must be at least 1"))
+            } else if value > max {
+                Err(invalid(key, value, format!("must be at most {max}")))
             } else {
                 Ok(())
             }
         };
+        let positive = |key: &'static str, value: usize| in_range(key, value, usize::MAX);
         if self.name.is_empty()
             || self.name.starts_with('.')
             || !self
@@ -230,9 +243,18 @@ impl ExperimentFile {
                 "must be letters, digits, '-', '_' or '.', not starting with '.'",
             ));
         }
-        positive("training.epochs", self.training.epochs)?;
-        positive("training.batch_size", self.training.batch_size)?;
-        positive("training.eval_batch_size", self.training.eval_batch_size)?;
+        in_range("training.epochs", self.training.epochs, MAX_EPOCHS)?;
+        in_range(
+            "training.batch_size",
+            self.training.batch_size,
+            MAX_BATCH_SIZE,
+        )?;
+        in_range(
+            "training.eval_batch_size",
+            self.training.eval_batch_size,
+            MAX_BATCH_SIZE,
+        )?;
+        in_range("model.filters", self.model.filters, MAX_FILTERS)?;
         if let Some(size) = self.data.train_size {
             positive("data.train_size", size)?;
         }
@@ -267,12 +289,15 @@ impl ExperimentFile {
             .with_kernel_size(self.model.kernel_size)
             .with_pool_size(self.model.pool_size);
         net.check().map_err(|err| {
-            let (key, value) = match err {
-                model::GeometryError::Zero("filters") => ("model.filters", net.filters),
-                model::GeometryError::Zero(_) | model::GeometryError::KernelTooLarge { .. } => {
-                    ("model.kernel_size", net.kernel_size)
-                }
-                model::GeometryError::PoolTooLarge { .. } => ("model.pool_size", net.pool_size),
+            let field = match err {
+                GeometryError::Zero(field) => field,
+                GeometryError::KernelTooLarge { .. } => GeometryField::KernelSize,
+                GeometryError::PoolTooLarge { .. } => GeometryField::PoolSize,
+            };
+            let (key, value) = match field {
+                GeometryField::Filters => ("model.filters", net.filters),
+                GeometryField::PoolSize => ("model.pool_size", net.pool_size),
+                _ => ("model.kernel_size", net.kernel_size),
             };
             invalid(key, value, err.to_string())
         })?;
@@ -318,11 +343,6 @@ fn invalid(
         value: value.to_string(),
         reason: reason.into(),
     }
-}
-
-/// Joins a multi-line parser message into one line.
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -383,6 +403,11 @@ mod tests {
             ("[optimizer]\nbeta2 = -0.5", "optimizer.beta2"),
             ("[optimizer]\nepsilon = 0.0", "optimizer.epsilon"),
             ("[model]\nfilters = 0", "model.filters"),
+            ("[model]\nfilters = 100000", "model.filters"),
+            ("[model]\npool_size = 0", "model.pool_size"),
+            ("[model]\nkernel_size = 0", "model.kernel_size"),
+            ("[training]\nepochs = 1000000", "training.epochs"),
+            ("[training]\nbatch_size = 99999999", "training.batch_size"),
             ("[model]\nkernel_size = 29", "model.kernel_size"),
             ("[model]\npool_size = 27", "model.pool_size"),
             ("[data]\ntrain_size = 0", "data.train_size"),
@@ -394,6 +419,22 @@ mod tests {
                 "{text}: {err}"
             );
         }
+    }
+
+    /// The defaults live once: the notebook's config file spells them all out
+    /// and must agree with them, key by key.
+    #[test]
+    fn the_notebook_config_is_the_built_in_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/notebook.toml");
+        let file = ExperimentFile::load(&path).unwrap();
+        assert_eq!(file, ExperimentFile::default());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let default = toml::Table::try_from(ExperimentFile::default()).unwrap();
+        assert_eq!(
+            table, default,
+            "configs/notebook.toml lists every key of the default"
+        );
     }
 
     #[test]

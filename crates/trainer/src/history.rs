@@ -20,6 +20,10 @@ pub struct RunInfo {
     pub backend: String,
     /// Device used, as Burn names it.
     pub device: String,
+    /// The code that computed the convolution, pooling, loss and optimiser
+    /// (`fast` or `stock`), on that backend.
+    #[serde(default = "stock")]
+    pub kernels: String,
     /// Seed of initialisation and shuffling.
     pub seed: u64,
     /// When training started (RFC 3339, UTC).
@@ -34,6 +38,62 @@ pub struct RunInfo {
     pub epochs_planned: usize,
     /// Version of burnist that trained it.
     pub version: String,
+    /// Each time the run was resumed: after which epoch, and where.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumes: Vec<Resume>,
+}
+
+/// A resumption of a run after an interruption.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The last epoch finished before it.
+    pub after_epoch: usize,
+    /// Backend it continued on.
+    pub backend: String,
+    /// Device it continued on.
+    pub device: String,
+    /// When it resumed (RFC 3339, UTC).
+    pub started: String,
+}
+
+/// Runs recorded before burnist had its own kernels ran Burn's.
+fn stock() -> String {
+    "stock".into()
+}
+
+/// Why a `history.json` could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The file could not be read.
+    #[error("{}: cannot read", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not a history.
+    #[error("{}: unreadable history", path.display())]
+    Parse {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+}
+
+impl History {
+    /// Reads a run's `history.json`.
+    pub fn load(path: &std::path::Path) -> Result<Self, HistoryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| HistoryError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| HistoryError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
 }
 
 /// The Keras `History` of one epoch; accuracies are fractions in 0..1.
@@ -84,63 +144,8 @@ mod tests {
     }
 }
 
-/// Keeps a run's `history.json` and `steps.csv` on disk up to date, epoch by epoch,
-/// so that an interrupted run keeps what it finished.
-#[derive(Debug)]
-pub struct HistoryRecorder {
-    history: History,
-    step_losses: Vec<f64>,
-    history_path: std::path::PathBuf,
-    steps_path: std::path::PathBuf,
-    error: Option<String>,
-}
-
-impl HistoryRecorder {
-    /// A recorder writing into `run`, starting from what is already recorded.
-    pub fn new(run: &crate::runs::RunDir, history: History, step_losses: Vec<f64>) -> Self {
-        Self {
-            history,
-            step_losses,
-            history_path: run.history(),
-            steps_path: run.steps(),
-            error: None,
-        }
-    }
-
-    /// Records a finished epoch and its per-step training losses, and writes both files.
-    pub fn record(&mut self, epoch: EpochRecord, step_losses: Vec<f64>) {
-        self.history.epochs.push(epoch);
-        self.step_losses.extend(step_losses);
-        if let Err(err) = self.write() {
-            // The renderer thread cannot return errors; the trainer reports it at the end.
-            self.error.get_or_insert(format!("{err:#}"));
-        }
-    }
-
-    /// Writes `history.json` and `steps.csv`.
-    pub fn write(&self) -> anyhow::Result<()> {
-        crate::runs::write_json(&self.history_path, &self.history)?;
-        crate::runs::write_atomic(&self.steps_path, steps_csv(&self.step_losses).as_bytes())
-    }
-
-    /// The history so far.
-    pub fn history(&self) -> &History {
-        &self.history
-    }
-
-    /// Every training step's loss so far.
-    pub fn step_losses(&self) -> &[f64] {
-        &self.step_losses
-    }
-
-    /// The first error met while writing, if any.
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-}
-
 /// `step,loss` lines, steps counted from 1 over the whole run.
-fn steps_csv(losses: &[f64]) -> String {
+pub fn steps_csv(losses: &[f64]) -> String {
     let mut csv = String::from("step,loss\n");
     for (step, loss) in losses.iter().enumerate() {
         csv.push_str(&format!("{},{loss}\n", step + 1));

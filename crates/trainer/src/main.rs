@@ -2,22 +2,12 @@
 // Burn's wgpu backend nests its types deeply (burn issues 2754, 3060).
 #![recursion_limit = "256"]
 
-mod backend;
-mod classifier;
-mod cli;
-mod commands;
-mod config;
-mod evaluation;
-mod history;
-mod pictures;
-mod renderer;
-mod runs;
-
 use std::process::ExitCode;
 
 use clap::Parser;
-
-use crate::cli::{Cli, Command, TrainArgs};
+use trainer::cli::{Cli, Command, TrainArgs};
+use trainer::commands;
+use trainer::error::{fold, one_line};
 
 /// mimalloc keeps freed tensor buffers for reuse; glibc's malloc hands large
 /// ones back to the kernel at every free, which doubled the time of a flex epoch.
@@ -33,8 +23,7 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown cause".into());
-        let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-        eprintln!("error: internal failure: {message}");
+        eprintln!("error: internal failure: {}", fold(&message));
     }));
 
     let cli = match Cli::try_parse() {
@@ -65,12 +54,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
-}
-
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }

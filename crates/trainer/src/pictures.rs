@@ -5,16 +5,51 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use anyhow::{Context, Result, anyhow};
 use data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::evaluation::ConfusionMatrix;
 use crate::history::EpochRecord;
-use crate::runs::write_atomic;
+use crate::runs::{RunError, write_atomic};
 
 const FONT: &str = "sans-serif";
+
+/// Why a picture could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PictureError {
+    /// Plotters could not draw it.
+    #[error("cannot draw the picture: {0}")]
+    Draw(String),
+    /// The embedded font does not load.
+    #[error("the embedded DejaVu Sans font does not load")]
+    Font,
+    /// The PNG encoder failed.
+    #[error("{}: cannot encode PNG", path.display())]
+    Encode {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The encoder's error.
+        source: image::ImageError,
+    },
+    /// The file could not be written.
+    #[error(transparent)]
+    Write(#[from] RunError),
+    /// A directory of pictures without one.
+    #[error("{}: no .png or .jpg images in this directory", dir.display())]
+    NoImages {
+        /// The directory.
+        dir: std::path::PathBuf,
+    },
+}
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PictureError {
+    fn from(err: DrawingAreaErrorKind<E>) -> Self {
+        Self::Draw(format!("{err:?}"))
+    }
+}
+
+type Result<T> = std::result::Result<T, PictureError>;
 
 /// A digit's pixels and the text shown above it.
 pub struct Captioned<'a> {
@@ -236,19 +271,18 @@ fn render(
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
         draw(&root)?;
-        root.present().map_err(plot_error)?;
+        root.present()?;
     }
     let image = image::RgbImage::from_raw(width, height, rgb)
-        .ok_or_else(|| anyhow!("picture buffer has the wrong size"))?;
+        .ok_or_else(|| PictureError::Draw("picture buffer has the wrong size".into()))?;
     let mut png = Vec::new();
     image
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .with_context(|| format!("{}: cannot encode PNG", path.display()))?;
-    write_atomic(path, &png)
-}
-
-fn plot_error(err: impl std::fmt::Debug) -> anyhow::Error {
-    anyhow!("cannot draw the picture: {err:?}")
+        .map_err(|source| PictureError::Encode {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(write_atomic(path, &png)?)
 }
 
 /// Plotters draws text with fonts it is given: DejaVu Sans, embedded.
@@ -257,9 +291,5 @@ fn register_font() -> Result<()> {
     let ok = REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
     });
-    if *ok {
-        Ok(())
-    } else {
-        Err(anyhow!("the embedded DejaVu Sans font does not load"))
-    }
+    if *ok { Ok(()) } else { Err(PictureError::Font) }
 }

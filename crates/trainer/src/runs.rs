@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-
 /// The resolved experiment, as JSON.
 pub const CONFIG_FILE: &str = "config.json";
 /// The final weights of the network (a Burn burnpack record).
@@ -16,6 +14,83 @@ pub const STEPS_FILE: &str = "steps.csv";
 
 const RUN_PREFIX: &str = "run-";
 
+/// Why a run directory or a file in it could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The experiment's directory could not be made.
+    #[error("{}: cannot create the artifacts directory", path.display())]
+    CreateArtifacts {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A new run's directory could not be made.
+    #[error("{}: cannot create the run directory", path.display())]
+    CreateRun {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A directory of runs could not be listed.
+    #[error("{}: cannot list runs", path.display())]
+    List {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// No run directory there.
+    #[error("{}: no such run directory", path.display())]
+    Missing {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The run never wrote its final weights.
+    #[error("{}: this run has no {WEIGHTS_FILE}; it did not finish", path.display())]
+    Unfinished {
+        /// The run.
+        path: PathBuf,
+    },
+    /// An experiment directory without one finished run.
+    #[error("{}: holds no finished run", path.display())]
+    NoneFinished {
+        /// The experiment directory.
+        path: PathBuf,
+    },
+    /// Another process holds the run's lock.
+    #[error("{}: another training is using this run directory", path.display())]
+    Busy {
+        /// The run.
+        path: PathBuf,
+    },
+    /// The lock file could not be made or locked.
+    #[error("{}: cannot lock", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file could not be written (or put in place).
+    #[error("{}: cannot write", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A record could not be serialised.
+    #[error("{}: cannot encode", path.display())]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+}
+
 /// One training run's directory.
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -24,13 +99,11 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates the next free `run-NNN` under `<artifacts>/<experiment>/`.
-    pub fn create(artifacts: &Path, experiment: &str) -> Result<Self> {
+    pub fn create(artifacts: &Path, experiment: &str) -> Result<Self, RunError> {
         let parent = artifacts.join(experiment);
-        std::fs::create_dir_all(&parent).with_context(|| {
-            format!(
-                "{}: cannot create the artifacts directory",
-                parent.display()
-            )
+        std::fs::create_dir_all(&parent).map_err(|source| RunError::CreateArtifacts {
+            path: parent.clone(),
+            source,
         })?;
         let mut number = run_numbers(&parent)?.last().map_or(1, |(n, _)| n + 1);
         loop {
@@ -39,20 +112,18 @@ impl RunDir {
             match std::fs::create_dir(&path) {
                 Ok(()) => return Ok(Self { path }),
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => number += 1,
-                Err(err) => {
-                    return Err(err).with_context(|| {
-                        format!("{}: cannot create the run directory", path.display())
-                    });
-                }
+                Err(source) => return Err(RunError::CreateRun { path, source }),
             }
         }
     }
 
     /// A finished run: `path` itself, or the latest finished run of the
     /// experiment directory `path`.
-    pub fn open(path: &Path) -> Result<Self> {
+    pub fn open(path: &Path) -> Result<Self, RunError> {
         if !path.is_dir() {
-            bail!("{}: no such run directory", path.display());
+            return Err(RunError::Missing {
+                path: path.to_owned(),
+            });
         }
         let run = Self {
             path: path.to_owned(),
@@ -61,17 +132,18 @@ impl RunDir {
             return Ok(run);
         }
         if path.join(CONFIG_FILE).exists() {
-            bail!(
-                "{}: this run has no {WEIGHTS_FILE}; it did not finish",
-                path.display()
-            );
+            return Err(RunError::Unfinished {
+                path: path.to_owned(),
+            });
         }
         run_numbers(path)?
             .into_iter()
             .rev()
             .map(|(_, path)| Self { path })
             .find(Self::finished)
-            .with_context(|| format!("{}: holds no finished run", path.display()))
+            .ok_or_else(|| RunError::NoneFinished {
+                path: path.to_owned(),
+            })
     }
 
     /// Whether the run finished (its final weights exist).
@@ -110,7 +182,7 @@ impl RunDir {
     }
 
     /// The latest run of `<artifacts>/<experiment>/` that did not finish, if any.
-    pub fn latest_unfinished(artifacts: &Path, experiment: &str) -> Result<Option<Self>> {
+    pub fn latest_unfinished(artifacts: &Path, experiment: &str) -> Result<Option<Self>, RunError> {
         let parent = artifacts.join(experiment);
         if !parent.is_dir() {
             return Ok(None);
@@ -123,13 +195,15 @@ impl RunDir {
     }
 
     /// Every run under `artifacts`, by experiment then number.
-    pub fn all(artifacts: &Path) -> Result<Vec<Self>> {
+    pub fn all(artifacts: &Path) -> Result<Vec<Self>, RunError> {
         let mut runs = Vec::new();
         if !artifacts.is_dir() {
             return Ok(runs);
         }
-        let entries = std::fs::read_dir(artifacts)
-            .with_context(|| format!("{}: cannot list experiments", artifacts.display()))?;
+        let entries = std::fs::read_dir(artifacts).map_err(|source| RunError::List {
+            path: artifacts.to_owned(),
+            source,
+        })?;
         let mut experiments: Vec<PathBuf> = entries
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|path| path.is_dir())
@@ -155,27 +229,28 @@ pub struct RunLock {
 
 impl RunDir {
     /// Takes the run's lock, or fails if another training holds it.
-    pub fn lock(&self) -> Result<RunLock> {
+    pub fn lock(&self) -> Result<RunLock, RunError> {
         let path = self.path.join(".lock");
-        let file = std::fs::File::create(&path)
-            .with_context(|| format!("{}: cannot create the lock file", path.display()))?;
+        let file = std::fs::File::create(&path).map_err(|source| RunError::Lock {
+            path: path.clone(),
+            source,
+        })?;
         match file.try_lock() {
             Ok(()) => Ok(RunLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => bail!(
-                "{}: another training is using this run directory",
-                self.path.display()
-            ),
-            Err(std::fs::TryLockError::Error(err)) => {
-                Err(err).with_context(|| format!("{}: cannot lock", path.display()))
-            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(RunError::Busy {
+                path: self.path.clone(),
+            }),
+            Err(std::fs::TryLockError::Error(source)) => Err(RunError::Lock { path, source }),
         }
     }
 }
 
 /// The `run-NNN` directories under `parent`, in increasing order.
-fn run_numbers(parent: &Path) -> Result<Vec<(u32, PathBuf)>> {
-    let entries = std::fs::read_dir(parent)
-        .with_context(|| format!("{}: cannot list runs", parent.display()))?;
+fn run_numbers(parent: &Path) -> Result<Vec<(u32, PathBuf)>, RunError> {
+    let entries = std::fs::read_dir(parent).map_err(|source| RunError::List {
+        path: parent.to_owned(),
+        source,
+    })?;
     let mut runs: Vec<(u32, PathBuf)> = entries
         .filter_map(|entry| entry.ok())
         .filter_map(|entry| {
@@ -189,22 +264,37 @@ fn run_numbers(parent: &Path) -> Result<Vec<(u32, PathBuf)>> {
 }
 
 /// Writes `contents` to a temporary file beside `path`, then renames it into
-/// place: a reader sees the old file or the new one, never half of one.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+/// place: a reader sees the old file or the new one, never half of one. The
+/// file gets the usual mode of a new file under the user's umask (0644 with
+/// the common umask 022), not the 0600 of a temporary file.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), RunError> {
+    let write_error = |source| RunError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    // Read-write for everyone, narrowed by the umask when the OS creates the
+    // file, as for any file a program opens with `O_CREAT`.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut file = builder.tempfile_in(dir).map_err(write_error)?;
     std::io::Write::write_all(&mut file, contents)
         .and_then(|()| file.as_file().sync_all())
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    file.persist(path)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+        .map_err(write_error)?;
+    file.persist(path).map_err(|err| write_error(err.error))?;
     Ok(())
 }
 
 /// [`write_atomic`] of a value as pretty JSON.
-pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let mut json = serde_json::to_vec_pretty(value)?;
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), RunError> {
+    let mut json = serde_json::to_vec_pretty(value).map_err(|source| RunError::Encode {
+        path: path.to_owned(),
+        source,
+    })?;
     json.push(b'\n');
     write_atomic(path, &json)
 }
@@ -248,6 +338,21 @@ mod tests {
         );
         drop(lock);
         run.lock().unwrap();
+    }
+
+    /// Bug: files went through a temporary file and kept its mode 0600.
+    #[cfg(unix)]
+    #[test]
+    fn atomic_writes_get_the_mode_of_any_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let atomic = dir.path().join("atomic.json");
+        write_atomic(&atomic, b"{}").unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&atomic), mode(&plain));
+        assert_ne!(mode(&atomic), 0o600, "the umask of a test run is not 077");
     }
 
     #[test]

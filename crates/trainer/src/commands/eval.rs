@@ -1,13 +1,12 @@
 //! `trainer eval`: a run's confusion matrix on the test split, without retraining.
 
-use anyhow::Result;
-
 use crate::cli::EvalArgs;
-use crate::commands::{LoadedRun, argmax};
+use crate::error::Error;
 use crate::evaluation::ConfusionMatrix;
+use crate::inference::{LoadedRun, argmax};
 
 /// Prints accuracy, per-class precision and recall, and the confusion matrix.
-pub fn run(args: &EvalArgs) -> Result<()> {
+pub fn run(args: &EvalArgs) -> Result<(), Error> {
     let loaded = LoadedRun::open(&args.run)?;
     let test = loaded.test_split(args.run.data.data_dir.as_deref())?;
     let predicted: Vec<usize> = loaded

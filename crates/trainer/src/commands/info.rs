@@ -1,15 +1,16 @@
 //! `trainer info`: the backends of this build and the notebook's data cells.
 
-use anyhow::Result;
 use data::{DataSource, IMAGE_SIDE, Split, one_hot};
 
 use crate::backend::BackendChoice;
 use crate::cli::DataArgs;
-use crate::commands::{load_split, numpy_vector};
+use crate::error::Error;
+use crate::inference::load_split;
+use crate::numpy::vector;
 
 /// Prints the shapes the notebook prints, the first label and its one-hot row,
 /// and the first image as text.
-pub fn run(args: &DataArgs) -> Result<()> {
+pub fn run(args: &DataArgs) -> Result<(), Error> {
     let source = DataSource::resolve(args.data_dir.as_deref())?;
     let train = load_split(&source, Split::Train, None)?;
     let test = load_split(&source, Split::Test, None)?;
@@ -34,10 +35,7 @@ pub fn run(args: &DataArgs) -> Result<()> {
     );
     if let (Some(&label), Some(image)) = (train.labels().first(), train.image(0)) {
         println!("y_train[0]: {label}");
-        println!(
-            "to_categorical(y_train)[0]: {}",
-            numpy_vector(one_hot(label))
-        );
+        println!("to_categorical(y_train)[0]: {}", vector(one_hot(label)));
         println!("X_train[0]:");
         for row in image.chunks(IMAGE_SIDE) {
             let line: String = row.iter().map(|&p| shade(p)).collect();

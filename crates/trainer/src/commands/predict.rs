@@ -3,11 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
 use data::{MnistDataset, MnistItem, digit_from_image_file};
 
 use crate::cli::PredictArgs;
-use crate::commands::{LoadedRun, argmax, print_first_predictions, probability_row};
+use crate::error::Error;
+use crate::inference::{LoadedRun, argmax};
+use crate::numpy::{print_first_predictions, probability_row};
+
+type Result<T> = std::result::Result<T, Error>;
 
 /// Predicts what `args` ask for with the run's trained network.
 pub fn run(args: &PredictArgs) -> Result<()> {
@@ -88,16 +91,16 @@ fn expand_directories(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for path in paths {
         if path.is_dir() {
             let mut images: Vec<PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("{}: cannot list images", path.display()))?
+                .map_err(|source| crate::runs::RunError::List {
+                    path: path.clone(),
+                    source,
+                })?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
                 .filter(|file| is_image_name(file))
                 .collect();
             images.sort();
             if images.is_empty() {
-                anyhow::bail!(
-                    "{}: no .png or .jpg images in this directory",
-                    path.display()
-                );
+                return Err(crate::pictures::PictureError::NoImages { dir: path.clone() }.into());
             }
             files.extend(images);
         } else {

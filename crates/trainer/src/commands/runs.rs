@@ -1,13 +1,12 @@
 //! `trainer runs`: what has been trained, and how well.
 
-use anyhow::Result;
-
 use crate::cli::RunsArgs;
+use crate::error::Error;
 use crate::history::History;
 use crate::runs::RunDir;
 
 /// Lists every run under the artifacts directory.
-pub fn run(args: &RunsArgs) -> Result<()> {
+pub fn run(args: &RunsArgs) -> Result<(), Error> {
     let runs = RunDir::all(&args.artifacts)?;
     if runs.is_empty() {
         println!("no runs under {}", args.artifacts.display());

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
 use data::{DataSource, Split};
 
 use crate::cli::ShowArgs;
-use crate::commands::load_split;
+use crate::error::Error;
+use crate::inference::load_split;
 use crate::pictures::{Captioned, save_digit, save_digit_grid};
 
 /// Screen pixels per image pixel for one digit, and in a grid.
@@ -14,7 +14,7 @@ const SCALE_ONE: u32 = 10;
 const SCALE_GRID: u32 = 4;
 
 /// Draws one sample, or a grid of samples, into a PNG.
-pub fn run(args: &ShowArgs) -> Result<()> {
+pub fn run(args: &ShowArgs) -> Result<(), Error> {
     let split = Split::from(args.split);
     let name = match split {
         Split::Train => "train",
@@ -24,12 +24,17 @@ pub fn run(args: &ShowArgs) -> Result<()> {
     let dataset = load_split(&source, split, None)?;
     let (rows, cols) = args.grid.unwrap_or((1, 1));
     let count = rows * cols;
-    if args.index + count > dataset.len() {
-        bail!(
+    // Checked: a huge --index must be an error, not an overflow.
+    if args
+        .index
+        .checked_add(count)
+        .is_none_or(|end| end > dataset.len())
+    {
+        return Err(Error::Usage(format!(
             "--index {} with {count} sample(s) goes past the {} items of the {name} split",
             args.index,
             dataset.len()
-        );
+        )));
     }
     let items: Vec<_> = (args.index..args.index + count)
         .filter_map(|index| dataset.item(index).map(|item| (index, item)))

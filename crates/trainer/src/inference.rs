@@ -1,0 +1,152 @@
+//! A finished run reloaded, and predictions of its network: what `predict`,
+//! `eval` and the end of a training share.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use data::{DataSource, MnistBatcher, MnistDataset, NUM_CLASSES, PixelScaling, Split};
+use model::KerasNet;
+
+use crate::backend::SelectedBackend;
+use crate::cli::RunArgs;
+use crate::config::{ConfigError, Experiment, ExperimentFile};
+use crate::error::Error;
+use crate::runs::RunDir;
+
+/// One probability per class.
+pub type Probabilities = [f32; NUM_CLASSES];
+
+/// A finished run, reloaded: its config and its trained network on a device.
+pub struct LoadedRun {
+    /// The run directory.
+    pub run: RunDir,
+    /// Its experiment.
+    pub experiment: Experiment,
+    /// Where the network lives.
+    pub backend: SelectedBackend,
+    /// The trained network.
+    pub net: KerasNet,
+}
+
+impl LoadedRun {
+    /// Opens the run that `args` name (or the latest finished one under it)
+    /// on its configured backend and device, or on those `args` give.
+    pub fn open(args: &RunArgs) -> Result<Self, Error> {
+        let run = RunDir::open(&args.run)?;
+        let mut file = ExperimentFile::load(&run.config())?;
+        if let Some(backend) = args.backend {
+            file.backend = backend;
+        }
+        if let Some(device) = args.device {
+            file.device = device;
+        }
+        let experiment = file.validate()?;
+        let backend = SelectedBackend::select(experiment.file.backend, experiment.file.device)?;
+        let net = experiment
+            .net
+            .init(experiment.file.seed, &backend.device)
+            .with_kernels(experiment.file.kernels)
+            .try_load_file(run.weights())
+            .map_err(|source| Error::Weights {
+                weights: run.weights(),
+                config: run.config(),
+                source,
+            })?;
+        Ok(Self {
+            run,
+            experiment,
+            backend,
+            net,
+        })
+    }
+
+    /// The test split, from `data_dir` if given, else where the run trained.
+    pub fn test_split(&self, data_dir: Option<&Path>) -> Result<MnistDataset, Error> {
+        let source = DataSource::resolve(data_dir.or(self.experiment.file.data.dir.as_deref()))?;
+        load_split(&source, Split::Test, None)
+    }
+
+    /// Class probabilities of every item of `dataset`.
+    pub fn predict(&self, dataset: &MnistDataset) -> Result<Vec<Probabilities>, Error> {
+        predict_probabilities(
+            &self.net,
+            dataset,
+            self.experiment.file.data.scaling,
+            self.experiment.file.training.eval_batch_size,
+            &self.backend.device,
+        )
+    }
+}
+
+/// Loads `split`, keeping its first `size` items if asked.
+pub fn load_split(
+    source: &DataSource,
+    split: Split,
+    size: Option<usize>,
+) -> Result<MnistDataset, Error> {
+    let dataset = MnistDataset::load(source, split)?;
+    let Some(size) = size else {
+        return Ok(dataset);
+    };
+    if size > dataset.len() {
+        let key = match split {
+            Split::Train => "data.train_size",
+            Split::Test => "data.test_size",
+        };
+        return Err(ConfigError::Invalid {
+            key,
+            value: size.to_string(),
+            reason: format!("larger than the {} items of {source}", dataset.len()),
+        }
+        .into());
+    }
+    Ok(dataset.truncate(size))
+}
+
+/// Class probabilities of every item of `dataset`, `batch_size` images at a
+/// time, as rows of 10 in dataset order.
+pub fn predict_probabilities(
+    net: &KerasNet,
+    dataset: &MnistDataset,
+    scaling: PixelScaling,
+    batch_size: usize,
+    device: &Device,
+) -> Result<Vec<Probabilities>, Error> {
+    let batcher = MnistBatcher::new(scaling);
+    let mut rows = Vec::with_capacity(dataset.len());
+    for start in (0..dataset.len()).step_by(batch_size.max(1)) {
+        let end = (start + batch_size).min(dataset.len());
+        let images = batcher.images(dataset.images(start..end), device);
+        let probabilities = net
+            .probabilities(images)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|err| Error::Readback(format!("{err:?}")))?;
+        rows.extend(
+            probabilities
+                .chunks_exact(NUM_CLASSES)
+                .filter_map(|row| Probabilities::try_from(row).ok()),
+        );
+    }
+    Ok(rows)
+}
+
+/// Index of the largest probability.
+pub fn argmax(row: &[f32]) -> usize {
+    row.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(index, _)| index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_picks_the_largest_probability() {
+        assert_eq!(argmax(&[0.1, 0.7, 0.2]), 1);
+        assert_eq!(argmax(&[0.0, 0.0, 0.0, 1.0]), 3);
+    }
+}

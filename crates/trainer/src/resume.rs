@@ -1,0 +1,147 @@
+//! `trainer train --resume`: which run continues, from which checkpoint, on
+//! which backend, with which settings.
+//!
+//! A resumed run is the same run: it keeps its own `config.json` and the
+//! backend it was trained on (from `history.json`), and takes no override
+//! but `--epochs` (to extend it) and an explicit `--backend` / `--device`
+//! (recorded in its history). Its lock is taken before anything is read, so
+//! two resumptions cannot race.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::checkpoints::last_complete;
+use crate::cli::TrainArgs;
+use crate::config::ExperimentFile;
+use crate::error::Error;
+use crate::history::{History, read_steps_csv};
+use crate::runs::{RunDir, RunLock};
+
+/// Why a run cannot be resumed as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// No unfinished run of the experiment.
+    #[error("--resume: no unfinished run of `{experiment}` under {}", artifacts.display())]
+    NothingToResume {
+        /// The experiment.
+        experiment: String,
+        /// Where runs were looked for.
+        artifacts: PathBuf,
+    },
+    /// An override that would make the resumed run another run.
+    #[error(
+        "{flag} cannot be used with --resume: a resumed run keeps the settings of its config.json (only --epochs, --backend and --device may be given); start a new run to change it"
+    )]
+    Override {
+        /// The flag, as typed.
+        flag: &'static str,
+    },
+    /// More epochs already trained than asked for.
+    #[error("{}: already trained {done} epochs, more than the {asked} asked for", run.display())]
+    AlreadyTrained {
+        /// The run.
+        run: PathBuf,
+        /// Epochs in its last checkpoint.
+        done: usize,
+        /// `training.epochs` with `--epochs`.
+        asked: usize,
+    },
+}
+
+/// An unfinished run ready to continue.
+pub struct Resumption {
+    /// The run, locked.
+    pub run: RunDir,
+    /// Its lock, held until the training ends.
+    pub lock: RunLock,
+    /// Its experiment: `config.json`, with `--epochs` and an explicit backend
+    /// and device applied.
+    pub file: ExperimentFile,
+    /// Its history up to the checkpoint (empty without one).
+    pub history: Option<History>,
+    /// Its training losses up to the checkpoint.
+    pub step_losses: Vec<f64>,
+    /// The epoch whose checkpoint training continues from; `None` starts over.
+    pub checkpoint: Option<usize>,
+}
+
+/// The flags `--resume` refuses, with whether each was given.
+fn overrides(args: &TrainArgs) -> [(&'static str, bool); 8] {
+    [
+        ("--seed", args.seed.is_some()),
+        ("--batch-size", args.batch_size.is_some()),
+        ("--learning-rate", args.learning_rate.is_some()),
+        ("--scaling", args.scaling.is_some()),
+        ("--train-size", args.train_size.is_some()),
+        ("--test-size", args.test_size.is_some()),
+        ("--data-dir", args.data.data_dir.is_some()),
+        ("--kernels", args.kernels.is_some()),
+    ]
+}
+
+/// Finds, locks and reads the run `args` ask to resume under `artifacts`.
+/// `experiment` is the name `--name` or `--config` give.
+pub fn prepare(args: &TrainArgs, experiment: &str, artifacts: &Path) -> Result<Resumption, Error> {
+    if let Some((flag, _)) = overrides(args).into_iter().find(|(_, given)| *given) {
+        return Err(ResumeError::Override { flag }.into());
+    }
+    let run = RunDir::latest_unfinished(artifacts, experiment)?.ok_or_else(|| {
+        ResumeError::NothingToResume {
+            experiment: experiment.to_owned(),
+            artifacts: artifacts.to_owned(),
+        }
+    })?;
+    let lock = run.lock()?;
+    let mut file = ExperimentFile::load(&run.config())?;
+    let checkpoint = last_complete(&run);
+    let recorded = match checkpoint {
+        Some(_) => History::load(&run.history()).ok(),
+        None => None,
+    };
+    // The backend the run trained on, not whatever `auto` means now.
+    file.backend = args.backend.unwrap_or_else(|| {
+        recorded
+            .as_ref()
+            .and_then(|history| history.run.backend.parse().ok())
+            .unwrap_or(file.backend)
+    });
+    if let Some(device) = args.device {
+        file.device = device;
+    }
+    if let Some(epochs) = args.epochs {
+        file.training.epochs = epochs;
+    }
+    let done = checkpoint.unwrap_or(0);
+    if done > file.training.epochs {
+        return Err(ResumeError::AlreadyTrained {
+            run: run.path().to_owned(),
+            done,
+            asked: file.training.epochs,
+        }
+        .into());
+    }
+    let history = recorded.map(|mut history| {
+        // Epochs after the checkpoint are trained again.
+        history.epochs.truncate(done);
+        history.run.epochs_planned = file.training.epochs;
+        history
+    });
+    let steps_per_epoch = history.as_ref().map_or(0, |h| h.run.steps_per_epoch);
+    let mut step_losses = std::fs::read_to_string(run.steps())
+        .map(|text| read_steps_csv(&text))
+        .unwrap_or_default();
+    step_losses.truncate(done * steps_per_epoch);
+    Ok(Resumption {
+        run,
+        lock,
+        file,
+        history,
+        step_losses,
+        checkpoint,
+    })
+}
+
+/// When a resumption started, as `history.json` records it.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}

@@ -1,0 +1,142 @@
+//! The notebook's `model.fit`: Burn's Learner wired with burnist's hooks,
+//! the history logger, the Keras renderer, atomic checkpoints and the
+//! per-epoch shuffle.
+
+use std::sync::Arc;
+
+use burn::train::checkpoint::KeepLastNCheckpoints;
+use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::{Interrupter, Learner, SupervisedTraining};
+use data::{MnistBatcher, MnistDataset, MnistLoader};
+use model::KerasNet;
+
+use crate::backend::SelectedBackend;
+use crate::checkpoints::AtomicCheckpointer;
+use crate::classifier::MnistClassifier;
+use crate::config::Experiment;
+use crate::error::Error;
+use crate::history::History;
+use crate::logger::HistoryLogger;
+use crate::renderer::{EpochLines, KerasRenderer};
+use crate::runs::RunDir;
+use crate::stop::{Stop, Stopper};
+
+/// What a training starts from: a new run, or one resumed after a checkpoint.
+pub struct Start {
+    /// The run's history so far (its run information, and the epochs up to
+    /// the checkpoint).
+    pub history: History,
+    /// The training losses of the steps so far.
+    pub step_losses: Vec<f64>,
+    /// The epoch whose checkpoint training continues from.
+    pub checkpoint: Option<usize>,
+}
+
+/// Trains `experiment` into `run` on `backend` and returns the trained network.
+pub fn fit(
+    experiment: &Experiment,
+    run: &RunDir,
+    backend: &SelectedBackend,
+    train: MnistDataset,
+    test: MnistDataset,
+    start: Start,
+) -> Result<KerasNet, Error> {
+    let settings = &experiment.file.training;
+    let seed = experiment.file.seed;
+    let device = backend.device.clone();
+    let model = MnistClassifier {
+        net: experiment
+            .net
+            .init(seed, &device.clone().autodiff())
+            .with_kernels(experiment.file.kernels),
+    };
+    let optimizer = experiment.adam.optimizer(model.net.kernels());
+
+    let batcher = MnistBatcher::new(experiment.file.data.scaling);
+    let first_epoch = start.checkpoint.map_or(1, |epoch| epoch + 1) as u64;
+    let train_loader = MnistLoader::shuffled(
+        Arc::new(train),
+        batcher,
+        settings.batch_size,
+        device.clone(),
+        seed,
+        first_epoch,
+    );
+    let valid_loader =
+        MnistLoader::sequential(Arc::new(test), batcher, settings.eval_batch_size, device);
+
+    let interrupter = Interrupter::new();
+    let stopper = Stopper::new(interrupter.clone());
+    stop_on_ctrl_c(stopper.clone());
+    let (epochs, lines) = EpochLines::channel(settings.epochs, start.history.run.steps_per_epoch);
+    let logger = HistoryLogger::new(
+        run,
+        start.history,
+        start.step_losses,
+        stopper.clone(),
+        epochs,
+    );
+    let [model_checkpoints, optim_checkpoints, scheduler_checkpoints] =
+        AtomicCheckpointer::for_run(run);
+    let mut training =
+        SupervisedTraining::new(run.path(), Arc::new(train_loader), Arc::new(valid_loader))
+            .metrics((AccuracyMetric::new(), LossMetric::new()))
+            .with_custom_checkpointers(model_checkpoints, optim_checkpoints, scheduler_checkpoints)
+            // The last two epochs: enough to resume whatever is killed when.
+            .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+            .num_epochs(settings.epochs)
+            .with_interrupter(interrupter)
+            .with_metric_logger(logger)
+            // Burn's application log writes a line per step to experiment.log.
+            .with_application_logger(None)
+            .renderer(Box::new(KerasRenderer::new(lines.clone())));
+    if let Some(epoch) = start.checkpoint {
+        training = training.checkpoint(epoch);
+    }
+    let result = training.launch(Learner::new(model, optimizer, experiment.learning_rate()));
+    lines.print_ready(None);
+
+    let done = History::load(&run.history()).map_or(0, |history| history.epochs.len());
+    if let Some(reason) = stopper.reason() {
+        let what = match reason {
+            Stop::Diverged { .. } => format!(
+                "the checkpoints of the {done} finished epoch(s) are kept in {}",
+                run.file("checkpoint").display()
+            ),
+            _ => resume_hint(experiment, done),
+        };
+        return Err(Error::Stopped { reason, what });
+    }
+    if let Some(error) = result.error {
+        return Err(Error::Training(error.to_string()));
+    }
+    if result.interrupted.is_some() || done < settings.epochs {
+        return Err(Error::Stopped {
+            reason: Stop::Interrupted,
+            what: resume_hint(experiment, done),
+        });
+    }
+    Ok(result.model.net)
+}
+
+/// How to continue an interrupted run.
+fn resume_hint(experiment: &Experiment, done: usize) -> String {
+    let name = &experiment.file.name;
+    format!(
+        "{done} of {} epochs trained; continue with `trainer train --resume{}`",
+        experiment.file.training.epochs,
+        if name == "notebook" {
+            String::new()
+        } else {
+            format!(" --name {name}")
+        }
+    )
+}
+
+/// Ctrl-C asks the Learner to stop after the current step; the run can then
+/// be resumed.
+fn stop_on_ctrl_c(stopper: Stopper) {
+    // One handler per process: a second training in the same process keeps
+    // the first one's (trainings of one process share the interruption).
+    let _ = ctrlc::set_handler(move || stopper.stop(Stop::Interrupted));
+}
