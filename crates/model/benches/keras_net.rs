@@ -1,8 +1,8 @@
 //! The network's costs per backend of the build (ndarray always; `--features
 //! flex,wgpu,tch` add theirs): one training step (batch 32: forward, loss,
-//! backward, Adam) and its parts, one validation batch (500 images) and a
-//! prediction of 10,000 images, on synthetic raw-pixel images (speed does not depend on the
-//! values). Each iteration reads its result back, so asynchronous backends
+//! backward, the trainer's Keras Adam) and its parts, one validation batch (500 images) and a
+//! prediction of 10,000 images, on synthetic raw-pixel images (the
+//! notebook's inputs). Each iteration reads its result back, so asynchronous backends
 //! are timed to completion.
 //!
 //! `cargo bench -p model --features flex,wgpu,tch`
@@ -10,11 +10,11 @@
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::{Distribution, Int};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use model::{KerasNet, KerasNetConfig, Kernels};
+use model::{KerasAdam, KerasNet, KerasNetConfig, Kernels};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -70,14 +70,15 @@ fn train_step(c: &mut Criterion) {
     for (name, device, kernels) in variants() {
         let device = device.autodiff();
         let (images, classes) = batch(32, &device);
-        let mut adam = AdamConfig::new().with_epsilon(1e-7).init();
+        let recipe = KerasAdam::default();
+        let mut adam = recipe.optimizer(kernels);
         let mut net = Some(net(kernels, &device));
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {
                 let current = net.take().expect("the network is put back");
                 let loss = loss(&current, images.clone(), classes.clone());
                 let grads = GradientsParams::from_grads(loss.backward(), &current);
-                let stepped = adam.step(1e-3, current, grads);
+                let stepped = adam.step(recipe.learning_rate, current, grads);
                 let value = loss.into_scalar::<f32>();
                 net = Some(stepped);
                 value
