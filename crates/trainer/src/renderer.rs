@@ -60,6 +60,7 @@ pub struct KerasRenderer {
     bar: ProgressBar,
     names: HashMap<MetricId, String>,
     epoch: usize,
+    split: String,
     /// Sums and counts of the epoch's losses and accuracies, for the bar.
     loss: (f64, usize),
     accuracy: (f64, usize),
@@ -68,7 +69,12 @@ pub struct KerasRenderer {
 impl KerasRenderer {
     /// A renderer printing `lines`, with a progress bar when stderr is a terminal.
     pub fn new(lines: EpochLines) -> Self {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        Self::drawing_to(lines, ProgressDrawTarget::stderr())
+    }
+
+    /// A renderer drawing its progress bar to `target`, in the target's width.
+    fn drawing_to(lines: EpochLines, target: ProgressDrawTarget) -> Self {
+        let bar = ProgressBar::with_draw_target(None, target);
         bar.set_style(
             ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} {eta}")
                 .expect("a valid template")
@@ -79,21 +85,23 @@ impl KerasRenderer {
             bar,
             names: HashMap::new(),
             epoch: 1,
+            split: String::new(),
             loss: (0.0, 0),
             accuracy: (0.0, 0),
         }
     }
 
-    fn message(&self, split: &str) -> String {
+    fn message(&self) -> String {
         let mean = |(sum, count): (f64, usize), scale: f64| match count {
             0 => "-".to_owned(),
             _ => format!("{:.4}", sum / count as f64 / scale),
         };
         // Burn's accuracy is in percent, Keras's in 0..1.
         format!(
-            "Epoch {}/{} {split} loss {} acc {}",
+            "Epoch {}/{} {} loss {} acc {}",
             self.epoch,
             self.lines.epochs,
+            self.split,
             mean(self.loss, 1.0),
             mean(self.accuracy, 100.0),
         )
@@ -159,14 +167,13 @@ impl TrainingProgressLogger for KerasRenderer {
         if split == "train" {
             (self.loss, self.accuracy) = ((0.0, 0), (0.0, 0));
         }
-        self.bar.set_message(self.message(split));
+        self.split = split.to_owned();
+        self.bar.set_message(self.message());
     }
 
     fn update_split(&mut self, items_processed: usize) {
+        self.bar.set_message(self.message());
         self.bar.set_position(items_processed as u64);
-        if items_processed % 1024 < 32 {
-            self.bar.set_message(self.message("train"));
-        }
     }
 
     fn end_split(&mut self) {}
@@ -198,5 +205,40 @@ impl MetricsRenderer for KerasRenderer {
     fn register_metric(&mut self, definition: MetricDefinition) {
         self.names
             .insert(definition.metric_id, definition.name.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::InMemoryTerm;
+
+    /// Bug: the hand-drawn progress line was wider than 80 columns and its
+    /// `\r\x1b[2K` cleared one row only, so a terminal filled with stale
+    /// lines. The bar takes the terminal's width and redraws in place,
+    /// whatever the numbers in its message.
+    #[test]
+    fn the_progress_bar_stays_on_one_row_of_an_80_column_terminal() {
+        let term = InMemoryTerm::new(10, 80);
+        let (_sender, lines) = EpochLines::channel(10_000, 60_000);
+        let mut renderer =
+            KerasRenderer::drawing_to(lines, ProgressDrawTarget::term_like(Box::new(term.clone())));
+        renderer.start(10_000, 9_998, Some(60_000), None);
+        for epoch in 9_998..10_000 {
+            renderer.start_split("train", 60_000);
+            for step in 1..=40 {
+                renderer.loss = (123_456_789.0 * step as f64, 1);
+                renderer.accuracy = (100.0, 1);
+                renderer.update_split(step * 1_500);
+                let contents = term.contents();
+                let rows: Vec<&str> = contents.lines().filter(|row| !row.is_empty()).collect();
+                assert_eq!(rows.len(), 1, "one row at a time:\n{contents}");
+                assert!(rows[0].starts_with("Epoch "), "{contents}");
+                assert!(rows[0].chars().count() <= 80, "{contents}");
+            }
+            renderer.update_epoch(epoch);
+        }
+        renderer.end();
+        assert_eq!(term.contents().trim(), "", "the bar clears at the end");
     }
 }
