@@ -50,6 +50,52 @@ fn every_backend_trains_the_smoke_run_to_the_same_accuracy() {
     );
 }
 
+/// Hides every Vulkan driver, and GL's too (wgpu falls back to it).
+const NO_DRIVER: [(&str, &str); 4] = [
+    ("VK_ICD_FILENAMES", "/nonexistent.json"),
+    ("VK_DRIVER_FILES", "/nonexistent.json"),
+    ("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json"),
+    ("LIBGL_DRIVERS_PATH", "/nonexistent"),
+];
+
+/// Bug: `auto` picked wgpu before checking that it could open a device, so
+/// a build with wgpu failed on a machine without a driver. It now passes
+/// over wgpu with one warning and trains on the next backend of the build.
+#[test]
+fn auto_passes_over_wgpu_without_a_driver() {
+    let compiled = compiled_backends();
+    let Some(wgpu) = compiled.iter().position(|b| b == "wgpu") else {
+        return;
+    };
+    let next = &compiled[wgpu + 1];
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("configs/smoke.toml");
+    let args = [
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--backend",
+        "auto",
+    ];
+    let out = trainer_with_env(dir.path(), &args, &NO_DRIVER);
+    let header = format!("burnist: experiment `smoke` on {next} (");
+    assert!(out.ok().contains(&header), "{}", out.stdout);
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(
+        warnings[0].contains("backend `wgpu` found no device")
+            && warnings[0].ends_with(&format!("auto takes the next backend, {next}")),
+        "{}",
+        warnings[0]
+    );
+    let history = read_json(&dir.path().join("artifacts/smoke/run-001/history.json"));
+    assert_eq!(history["run"]["backend"], next.as_str());
+}
+
 /// Without a graphics driver, wgpu is one line that says what to install; a
 /// build without wgpu says which feature to enable.
 #[test]
@@ -62,13 +108,7 @@ fn wgpu_without_a_driver_is_one_clear_line() {
     )
     .unwrap();
     if compiled_backends().iter().any(|b| b == "wgpu") {
-        // Hide every Vulkan driver, and GL's too (wgpu falls back to it).
-        let no_driver = [
-            ("VK_ICD_FILENAMES", "/nonexistent.json"),
-            ("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json"),
-            ("LIBGL_DRIVERS_PATH", "/nonexistent"),
-        ];
-        trainer_with_env(dir.path(), &args, &no_driver)
+        trainer_with_env(dir.path(), &args, &NO_DRIVER)
             .fails_with("apt-get install mesa-vulkan-drivers libvulkan1");
     } else {
         trainer(dir.path(), &args).fails_with("rebuild with `--features wgpu`");

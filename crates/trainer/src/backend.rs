@@ -220,14 +220,14 @@ impl SelectedBackend {
                     backend: choice.name(),
                 });
             }
-            return Self::open_on(choice, device, Vec::new());
+            return Self::open_on(choice, device);
         }
         let mut skipped = Vec::new();
         for backend in BackendChoice::compiled() {
             if backend.device(device).is_err() {
                 continue;
             }
-            match Self::open_on(backend, device, Vec::new()) {
+            match Self::open_on(backend, device) {
                 Ok(selected) => {
                     return Ok(Self {
                         skipped,
@@ -241,11 +241,7 @@ impl SelectedBackend {
     }
 
     /// `backend`'s `device`, opened.
-    fn open_on(
-        backend: BackendChoice,
-        device: DeviceChoice,
-        skipped: Vec<BackendError>,
-    ) -> Result<Self, BackendError> {
+    fn open_on(backend: BackendChoice, device: DeviceChoice) -> Result<Self, BackendError> {
         let (device, resolved) = backend.device(device)?;
         let description = match open(backend, &device)? {
             Some(adapter) => format!("{resolved}: {adapter}"),
@@ -255,7 +251,7 @@ impl SelectedBackend {
             backend,
             device,
             description,
-            skipped,
+            skipped: Vec::new(),
         })
     }
 
