@@ -4,10 +4,10 @@
 # the cross-backend equivalence tests), and end to end through the trainer
 # binary, including a full notebook training and a smoke training per backend.
 #
-#   scripts/check.sh             the default build: ndarray and flex
-#   scripts/check.sh wgpu,tch    the default build's lints, then everything on
-#                                a build that also holds these backends (what
-#                                CI runs; `auto` then trains on wgpu)
+#   scripts/check.sh                     the default build: flex
+#   scripts/check.sh ndarray,wgpu,tch    the default build's lints, then everything
+#                                        on a build that also holds these backends
+#                                        (what CI runs; `auto` then trains on wgpu)
 #
 # wgpu needs a Vulkan driver at run time (without a GPU: apt-get install
 # mesa-vulkan-drivers libvulkan1); tch needs `eval "$(scripts/setup-libtorch.sh)"`.
