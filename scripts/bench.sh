@@ -7,7 +7,10 @@
 # the training process's peak RSS. With the reference implementations at hand
 # it runs them in the same session, for ratios.
 #
-#   scripts/bench.sh [RUNS] [BACKEND...]     default: 3 runs of flex and ndarray
+#   scripts/bench.sh [RUNS] [BACKEND[/stock]...]   default: 3 runs of flex and flex/stock
+#
+# BACKEND/stock trains with `--kernels stock` (Burn's own operations) instead
+# of burnist's kernels, for comparison.
 #
 # Environment:
 #   PROFILE=release|dev       build profile (default release)
@@ -21,7 +24,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 shift || true
 backends=("$@")
-[ ${#backends[@]} -gt 0 ] || backends=(flex ndarray)
+[ ${#backends[@]} -gt 0 ] || backends=(flex flex/stock)
 profile=${PROFILE:-release}
 features=${FEATURES:-}
 
@@ -40,16 +43,19 @@ trap 'rm -rf "$work"' EXIT
 results="$work/results.jsonl"
 
 # One record per run: {"system", "epoch_s": [...], "val_acc", "img_per_s", "predict_s", "rss_mb"}
-for backend in "${backends[@]}"; do
+for spec in "${backends[@]}"; do
+    backend=${spec%%/*}
+    kernels=fast
+    [[ $spec == */* ]] && kernels=${spec#*/}
     for run in $(seq "$runs"); do
-        echo "bench: $backend run $run/$runs" >&2
-        artifacts="$work/$backend-$run"
+        echo "bench: $backend ($kernels kernels) run $run/$runs" >&2
+        artifacts="$work/$backend-$kernels-$run"
         /usr/bin/time -v -o "$work/time.txt" "$binary" train --config configs/notebook.toml \
-            --backend "$backend" --artifacts "$artifacts" >"$work/train.log"
+            --backend "$backend" --kernels "$kernels" --artifacts "$artifacts" >"$work/train.log"
         start=$(date +%s.%N)
         "$binary" predict --run "$artifacts/notebook" --first 0 >"$work/predict.log"
         end=$(date +%s.%N)
-        python3 - "$backend" "$artifacts/notebook/run-001/history.json" "$work/time.txt" \
+        python3 - "$backend, $kernels kernels" "$artifacts/notebook/run-001/history.json" "$work/time.txt" \
             "$work/predict.log" "$start" "$end" >>"$results" <<'EOF'
 import json, re, sys
 backend, history, time_txt, predict_log, start, end = sys.argv[1:]

@@ -11,7 +11,7 @@
 use crate::images::{for_each_chunk, for_each_image};
 use crate::phases::{BLOCK, Phases, SLACK};
 use crate::shape::ConvShape;
-use crate::simd::{add, axpy, sum, vectorized};
+use crate::simd::{LANES, add, axpy, sum, vectorized};
 
 /// `out = conv(x, weight) + bias`, all NCHW: `x` is `[batch, channels,
 /// height, width]`, `weight` `[filters, channels, kernel rows, kernel cols]`,
@@ -133,23 +133,16 @@ fn accumulate(weights: &[f32], starts: &[usize], layout: &[f32], bias: f32, run:
 /// order of the sums, and the result, do not depend on the thread count.
 const IMAGES_PER_TASK: usize = 8;
 
-thread_local! {
-    /// A task's running sums of the weight gradient's products, reused from
-    /// call to call: allocating (and zeroing) them each time would cost as
-    /// much as the arithmetic.
-    static PRODUCT_SUMS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// The backward pass of [`forward`]: `spread(image, filter, runs)` writes
 /// the gradient of one filter's output into its zeroed `runs` (at the
 /// positions the forward pass read its outputs from) and returns its sum,
 /// the bias gradient's share. `dw`, `db` always, `dx` when asked for.
 ///
 /// The weight gradient of a tap is `Σ gradient[i] * input run[i]` over the
-/// runs and the images. Each task keeps, per filter and tap, the products
-/// summed over its images position by position (an element-wise
-/// multiply-add that vectorises, like the forward pass) and sums each only
-/// once at the end.
+/// runs and the images. A [`BLOCK`] of the gradient stays in registers while
+/// every tap multiplies it with its input; each tap keeps [`LANES`] running
+/// sums, lane `l` summing the positions `l`, `l + LANES`, ... of every
+/// block: an order that no vector width changes, so neither do the results.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
     shape: &ConvShape,
@@ -186,75 +179,70 @@ pub(crate) fn backward(
         dx_len,
         cost,
         |task, share, dx| {
-            PRODUCT_SUMS.with_borrow_mut(|sums| {
-                if sums.len() < taps * run {
-                    sums.resize(taps * run, 0.0);
-                }
-                vectorized(
-                    #[inline(always)]
-                    || {
-                        let (dw_share, db_share) = share.split_at_mut(shape.filters * taps);
-                        let first = task * IMAGES_PER_TASK;
-                        let images = first..(first + IMAGES_PER_TASK).min(shape.batch);
-                        let size = phases.image() + SLACK;
-                        let mut layouts = vec![0.0; images.len() * size];
-                        for (layout, image) in layouts.chunks_exact_mut(size).zip(images.clone()) {
-                            phases.split(
-                                &x[image * image_input..][..image_input],
-                                &mut layout[..phases.image()],
-                            );
-                        }
-                        let dx_size = if input_grad { layouts.len() } else { 0 };
-                        let mut dx_layouts = vec![0.0; dx_size];
-                        let mut runs = vec![0.0; phases.runs()];
-                        // Filter by filter, so that one filter's running sums
-                        // stay in the L1 cache while every image adds to them.
-                        let sums = &mut sums[..taps * run];
-                        for filter in 0..shape.filters {
-                            let weights = &weight[filter * taps..][..taps];
-                            for (index, (image, layout)) in
-                                images.clone().zip(layouts.chunks_exact(size)).enumerate()
+            vectorized(
+                #[inline(always)]
+                || {
+                    let (dw_share, db_share) = share.split_at_mut(shape.filters * taps);
+                    let first = task * IMAGES_PER_TASK;
+                    let images = first..(first + IMAGES_PER_TASK).min(shape.batch);
+                    let size = phases.image() + SLACK;
+                    let mut layouts = vec![0.0; images.len() * size];
+                    for (layout, image) in layouts.chunks_exact_mut(size).zip(images.clone()) {
+                        phases.split(
+                            &x[image * image_input..][..image_input],
+                            &mut layout[..phases.image()],
+                        );
+                    }
+                    let dx_size = if input_grad { layouts.len() } else { 0 };
+                    let mut dx_layouts = vec![0.0; dx_size];
+                    let mut runs = vec![0.0; phases.runs()];
+                    let mut sums = vec![0.0; taps * LANES];
+                    for filter in 0..shape.filters {
+                        let weights = &weight[filter * taps..][..taps];
+                        sums.fill(0.0);
+                        for (index, (image, layout)) in
+                            images.clone().zip(layouts.chunks_exact(size)).enumerate()
+                        {
+                            runs.fill(0.0);
+                            db_share[filter] += spread(image, filter, &mut runs);
+                            for (grad, starts) in
+                                runs.chunks_exact(run).zip(starts.chunks_exact(taps))
                             {
-                                runs.fill(0.0);
-                                db_share[filter] += spread(image, filter, &mut runs);
-                                for (phase, (grad, starts)) in runs
-                                    .chunks_exact(run)
-                                    .zip(starts.chunks_exact(taps))
-                                    .enumerate()
-                                {
-                                    let overwrite = index == 0 && phase == 0;
-                                    for ((products, &start), &weight) in
-                                        sums.chunks_exact_mut(run).zip(starts).zip(weights)
+                                for (block, grad) in grad.chunks_exact(BLOCK).enumerate() {
+                                    let grad: &[f32; BLOCK] =
+                                        grad.try_into().expect("runs are whole blocks");
+                                    let offset = block * BLOCK;
+                                    for ((sums, &start), &weight) in
+                                        sums.chunks_exact_mut(LANES).zip(starts).zip(weights)
                                     {
-                                        let input = &layout[start..start + run];
-                                        if overwrite {
-                                            multiply(products, grad, input);
-                                        } else {
-                                            multiply_add(products, grad, input);
-                                        }
+                                        let at = start + offset;
+                                        let input: &[f32; BLOCK] = layout[at..at + BLOCK]
+                                            .try_into()
+                                            .expect("the layout has slack for whole blocks");
+                                        dot_block(sums, grad, input);
                                         if input_grad {
-                                            let dx = &mut dx_layouts[index * size + start..][..run];
+                                            let dx = &mut dx_layouts[index * size + at..][..BLOCK];
                                             axpy(dx, weight, grad);
                                         }
                                     }
                                 }
                             }
-                            let dw_filter = &mut dw_share[filter * taps..(filter + 1) * taps];
-                            for (d, products) in dw_filter.iter_mut().zip(sums.chunks_exact(run)) {
-                                *d = sum(products);
-                            }
                         }
-                        if input_grad {
-                            for (index, layout) in dx_layouts.chunks_exact(size).enumerate() {
-                                phases.merge(
-                                    &layout[..phases.image()],
-                                    &mut dx[index * image_input..(index + 1) * image_input],
-                                );
-                            }
+                        let dw_filter = &mut dw_share[filter * taps..(filter + 1) * taps];
+                        for (d, sums) in dw_filter.iter_mut().zip(sums.chunks_exact(LANES)) {
+                            *d = sums.iter().sum();
                         }
-                    },
-                )
-            })
+                    }
+                    if input_grad {
+                        for (index, layout) in dx_layouts.chunks_exact(size).enumerate() {
+                            phases.merge(
+                                &layout[..phases.image()],
+                                &mut dx[index * image_input..(index + 1) * image_input],
+                            );
+                        }
+                    }
+                },
+            )
         },
     );
     dw.fill(0.0);
@@ -265,18 +253,17 @@ pub(crate) fn backward(
     }
 }
 
-/// `out[i] = a[i] * b[i]`.
+/// `sums[l] += Σ_k grad[k * LANES + l] * input[k * LANES + l]`: one block's
+/// products added into the [`LANES`] running sums of a tap.
 #[inline(always)]
-fn multiply(out: &mut [f32], a: &[f32], b: &[f32]) {
-    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-        *o = a * b;
+fn dot_block(sums: &mut [f32], grad: &[f32; BLOCK], input: &[f32; BLOCK]) {
+    let mut block = [0.0f32; LANES];
+    for (grad, input) in grad.chunks_exact(LANES).zip(input.chunks_exact(LANES)) {
+        for ((b, &g), &x) in block.iter_mut().zip(grad).zip(input) {
+            *b += g * x;
+        }
     }
-}
-
-/// `out[i] += a[i] * b[i]`.
-#[inline(always)]
-fn multiply_add(out: &mut [f32], a: &[f32], b: &[f32]) {
-    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-        *o += a * b;
+    for (s, &b) in sums.iter_mut().zip(&block) {
+        *s += b;
     }
 }

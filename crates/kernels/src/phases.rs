@@ -15,6 +15,7 @@
 //! and never read.
 
 use crate::shape::ConvShape;
+use crate::simd::{LANES, load, store, store_u32};
 
 /// The phase layout of a convolution whose output is max-pooled by `window`.
 #[derive(Debug, Clone, Copy)]
@@ -242,7 +243,7 @@ impl pulp::WithSimd for Pool<'_> {
                         let start = phase * stride
                             + (row * phases.window[0] + dy) * phases.cols
                             + first_col;
-                        let value = simd.partial_load_f32s(&runs[start..start + lanes]);
+                        let value = load(simd, &runs[start..]);
                         // 32-bit positions: as many lanes as the values.
                         let here = simd.add_u32s(simd.splat_u32s(start as u32), offsets);
                         if dy == 0 && phase == 0 {
@@ -255,22 +256,21 @@ impl pulp::WithSimd for Pool<'_> {
                         at = simd.select_u32s(take, here, at);
                     }
                 }
+                // A whole vector spills past the row's end into values
+                // that later rows overwrite; only the last one is cut.
                 let index = row * cols + first_col;
-                let count = lanes.min(cols - first_col);
-                simd.partial_store_f32s(&mut out[index..index + count], best);
+                store(simd, &mut out[index..], best);
                 if let Some(positions) = positions.as_deref_mut() {
-                    simd.partial_store_u32s(&mut positions[index..index + count], at);
+                    store_u32(simd, &mut positions[index..], at);
                 }
             }
         }
     }
 }
 
-/// The widest vector of float32: AVX-512's.
-const LANES: usize = 16;
-
-/// `0, 1, ..., LANES - 1`: each lane's offset in its vector.
-const LANE: [u32; LANES] = {
+/// `0, 1, ..., LANES - 1`: each lane's offset in its vector (as many as the
+/// widest vector of float32, AVX-512's).
+pub(crate) const LANE: [u32; LANES] = {
     let mut lanes = [0; LANES];
     let mut lane = 0;
     while lane < LANES {

@@ -7,8 +7,9 @@
 //! the vector width: sums keep [`LANES`] partial sums, not one per register,
 //! so results are bit-identical on every machine.
 
-/// Partial sums of a dot product: a fixed count, so the summation order does
-/// not depend on the instruction set.
+/// Partial sums of a dot product or of a running sum: a fixed count (the
+/// widest vector of float32, AVX-512's), so the summation order does not
+/// depend on the instruction set.
 pub const LANES: usize = 16;
 
 /// Runs `work` compiled for the best instruction set of this CPU. `work` and
@@ -18,6 +19,44 @@ pub const LANES: usize = 16;
 #[inline(always)]
 pub fn vectorized<R>(work: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(work)
+}
+
+/// The vector at the start of `values`: a plain load when `values` holds a
+/// whole vector, else a masked one with zeros after the end. (pulp's own
+/// `partial_load` is an out-of-line call even for a whole vector.)
+#[inline(always)]
+pub fn load<S: pulp::Simd>(simd: S, values: &[f32]) -> S::f32s {
+    match values.get(..S::F32_LANES) {
+        Some(whole) => S::as_simd_f32s(whole).0[0],
+        None => simd.partial_load_f32s(values),
+    }
+}
+
+/// [`load`] for `u32`s.
+#[inline(always)]
+pub fn load_u32<S: pulp::Simd>(simd: S, values: &[u32]) -> S::u32s {
+    match values.get(..S::U32_LANES) {
+        Some(whole) => S::as_simd_u32s(whole).0[0],
+        None => simd.partial_load_u32s(values),
+    }
+}
+
+/// Writes `vector` at the start of `values`, as much of it as fits.
+#[inline(always)]
+pub fn store<S: pulp::Simd>(simd: S, values: &mut [f32], vector: S::f32s) {
+    match values.get_mut(..S::F32_LANES) {
+        Some(whole) => S::as_mut_simd_f32s(whole).0[0] = vector,
+        None => simd.partial_store_f32s(values, vector),
+    }
+}
+
+/// [`store`] for `u32`s.
+#[inline(always)]
+pub fn store_u32<S: pulp::Simd>(simd: S, values: &mut [u32], vector: S::u32s) {
+    match values.get_mut(..S::U32_LANES) {
+        Some(whole) => S::as_mut_simd_u32s(whole).0[0] = vector,
+        None => simd.partial_store_u32s(values, vector),
+    }
 }
 
 /// `acc[i] += weight * x[i]`: a multiply then an add, as Burn's own
