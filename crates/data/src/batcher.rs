@@ -27,12 +27,24 @@ impl PixelScaling {
     const MNIST_STD: f32 = 0.3081;
 
     /// The input value of one pixel.
+    #[inline(always)]
     pub fn apply(self, pixel: u8) -> f32 {
         let x = f32::from(pixel);
         match self {
             Self::Raw => x,
             Self::Unit => x / 255.0,
             Self::Standard => (x / 255.0 - Self::MNIST_MEAN) / Self::MNIST_STD,
+        }
+    }
+
+    /// Appends `pixels`, scaled, to `out`. The scaling is chosen once, outside
+    /// the loop, so that each arm is a loop the compiler vectorises (a match
+    /// per pixel took a quarter of `trainer predict`).
+    pub fn extend(self, out: &mut Vec<f32>, pixels: &[u8]) {
+        match self {
+            Self::Raw => out.extend(pixels.iter().map(|&pixel| Self::Raw.apply(pixel))),
+            Self::Unit => out.extend(pixels.iter().map(|&pixel| Self::Unit.apply(pixel))),
+            Self::Standard => out.extend(pixels.iter().map(|&pixel| Self::Standard.apply(pixel))),
         }
     }
 
@@ -102,7 +114,7 @@ impl MnistBatcher {
         // One pass over the u8 buffers into one f32 buffer: no per-item tensors.
         let mut values = Vec::new();
         for image in images {
-            values.extend(image.iter().map(|&pixel| self.scaling.apply(pixel)));
+            self.scaling.extend(&mut values, image);
         }
         let batch = values.len() / IMAGE_PIXELS;
         debug_assert_eq!(values.len(), batch * IMAGE_PIXELS, "whole images only");

@@ -234,6 +234,7 @@ impl pulp::WithSimd for Pool<'_> {
         } = self;
         let lanes = S::F32_LANES;
         let offsets = simd.partial_load_u32s(&LANE);
+        let track = positions.is_some();
         let [rows, cols] = phases.pooled;
         for row in 0..rows {
             for first_col in (0..cols).step_by(lanes) {
@@ -244,16 +245,22 @@ impl pulp::WithSimd for Pool<'_> {
                             + (row * phases.window[0] + dy) * phases.cols
                             + first_col;
                         let value = load(simd, &runs[start..]);
-                        // 32-bit positions: as many lanes as the values.
-                        let here = simd.add_u32s(simd.splat_u32s(start as u32), offsets);
+                        // 32-bit positions: as many lanes as the values; only
+                        // computed when asked for (prediction does not).
+                        let here = || simd.add_u32s(simd.splat_u32s(start as u32), offsets);
                         if dy == 0 && phase == 0 {
-                            (best, at) = (value, here);
+                            best = value;
+                            if track {
+                                at = here();
+                            }
                             continue;
                         }
                         let nan = simd.not_m32s(simd.equal_f32s(value, value));
                         let take = simd.or_m32s(simd.greater_than_f32s(value, best), nan);
                         best = simd.select_f32s(take, value, best);
-                        at = simd.select_u32s(take, here, at);
+                        if track {
+                            at = simd.select_u32s(take, here(), at);
+                        }
                     }
                 }
                 // A whole vector spills past the row's end into values

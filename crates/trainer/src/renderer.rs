@@ -5,8 +5,9 @@
 //! the same ones `history.json` holds.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
@@ -39,6 +40,24 @@ impl EpochLines {
             steps,
         };
         (sender, lines)
+    }
+
+    /// Prints every epoch not printed yet, waiting until the logger is gone:
+    /// Burn's Learner returns before its event processor (which owns the
+    /// logger) has handled the last events, and drops the logger once it
+    /// has. The lock is released between waits, so that the renderer, on
+    /// the processor's thread, can print meanwhile.
+    pub fn print_rest(&self) {
+        // Only against a processor that never lets go; not reached normally.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner);
+            match receiver.recv_timeout(Duration::from_millis(20)) {
+                Ok(record) => println!("{}", record.keras_line(self.epochs, self.steps)),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
     }
 
     /// Prints the epochs finished since the last call, around `bar`.

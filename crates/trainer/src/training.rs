@@ -94,7 +94,7 @@ pub fn fit(
         training = training.checkpoint(epoch);
     }
     let result = training.launch(Learner::new(model, optimizer, experiment.learning_rate()));
-    lines.print_ready(None);
+    lines.print_rest();
 
     let done = History::load(&run.history()).map_or(0, |history| history.epochs.len());
     if let Some(reason) = stopper.reason() {
