@@ -277,7 +277,7 @@ impl pulp::WithSimd for Pool<'_> {
 
 /// `0, 1, ..., LANES - 1`: each lane's offset in its vector (as many as the
 /// widest vector of float32, AVX-512's).
-pub(crate) const LANE: [u32; LANES] = {
+const LANE: [u32; LANES] = {
     let mut lanes = [0; LANES];
     let mut lane = 0;
     while lane < LANES {

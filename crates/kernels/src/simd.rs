@@ -32,15 +32,6 @@ pub fn load<S: pulp::Simd>(simd: S, values: &[f32]) -> S::f32s {
     }
 }
 
-/// [`load`] for `u32`s.
-#[inline(always)]
-pub fn load_u32<S: pulp::Simd>(simd: S, values: &[u32]) -> S::u32s {
-    match values.get(..S::U32_LANES) {
-        Some(whole) => S::as_simd_u32s(whole).0[0],
-        None => simd.partial_load_u32s(values),
-    }
-}
-
 /// Writes `vector` at the start of `values`, as much of it as fits.
 #[inline(always)]
 pub fn store<S: pulp::Simd>(simd: S, values: &mut [f32], vector: S::f32s) {

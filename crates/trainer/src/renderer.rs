@@ -5,9 +5,8 @@
 //! the same ones `history.json` holds.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
@@ -45,24 +44,23 @@ impl EpochLines {
     /// Prints every epoch not printed yet, waiting until the logger is gone:
     /// Burn's Learner returns before its event processor (which owns the
     /// logger) has handled the last events, and drops the logger once it
-    /// has. The lock is released between waits, so that the renderer, on
-    /// the processor's thread, can print meanwhile.
+    /// has. Meanwhile the renderer, on the processor's thread, leaves the
+    /// printing to this.
     pub fn print_rest(&self) {
-        // Only against a processor that never lets go; not reached normally.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner);
-            match receiver.recv_timeout(Duration::from_millis(20)) {
-                Ok(record) => println!("{}", record.keras_line(self.epochs, self.steps)),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
+        let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner);
+        for record in receiver.iter() {
+            println!("{}", record.keras_line(self.epochs, self.steps));
         }
     }
 
     /// Prints the epochs finished since the last call, around `bar`.
     pub fn print_ready(&self, bar: Option<&ProgressBar>) {
-        let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner);
+        let receiver = match self.receiver.try_lock() {
+            Ok(receiver) => receiver,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            // `print_rest` holds it, and prints these lines itself.
+            Err(TryLockError::WouldBlock) => return,
+        };
         for record in receiver.try_iter() {
             let line = record.keras_line(self.epochs, self.steps);
             match bar {
