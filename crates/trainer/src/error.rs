@@ -54,6 +54,14 @@ pub enum Error {
         /// Burn's reason.
         source: burn::store::RecordError,
     },
+    /// Final weights that could not be packed for writing.
+    #[error("{}: cannot save the weights", weights.display())]
+    WeightsNotSaved {
+        /// `model.bpk`.
+        weights: std::path::PathBuf,
+        /// Burn's reason.
+        source: burn::store::RecordError,
+    },
     /// Values a backend could not hand back to the host.
     #[error("cannot read the predictions back: {0}")]
     Readback(String),

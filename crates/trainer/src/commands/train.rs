@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use burn::module::Module;
-use data::{DataSource, Split};
+use data::{DataSource, MnistDataset, Split};
 
 use crate::artifacts;
 use crate::backend::SelectedBackend;
@@ -15,7 +15,7 @@ use crate::history::{History, Resume, RunInfo};
 use crate::inference::{load_split, predict_probabilities};
 use crate::numpy::print_first_predictions;
 use crate::resume::{self, Resumption};
-use crate::runs::{RunDir, write_json};
+use crate::runs::{RunDir, write_atomic, write_json};
 use crate::training::{Start, fit};
 
 /// How many test images the end of a training predicts, as the notebook does.
@@ -33,33 +33,17 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         let name = args.name.clone().unwrap_or(file.name);
         return resume(resume::prepare(args, &name, artifacts)?);
     }
-    let experiment = args.apply(file).validate()?;
-    let backend = select(&experiment)?;
-    let source = DataSource::resolve(experiment.file.data.dir.as_deref())?;
-    let train = load_split(&source, Split::Train, experiment.file.data.train_size)?;
-    let test = load_split(&source, Split::Test, experiment.file.data.test_size)?;
+    let prepared = Prepared::new(args.apply(file).validate()?)?;
     // The run directory only once everything it needs is there.
-    let run = RunDir::create(artifacts, &experiment.file.name)?;
+    let run = RunDir::create(artifacts, &prepared.experiment.file.name)?;
     let _lock = run.lock()?;
-    write_json(&run.config(), &experiment.file)?;
-    let history = History {
-        run: run_info(&experiment, &backend, train.len(), test.len()),
-        epochs: Vec::new(),
-    };
-    header(
-        &experiment,
-        &backend,
-        &source,
-        &run,
-        train.len(),
-        test.len(),
-    );
+    write_json(&run.config(), &prepared.experiment.file)?;
     let start = Start {
-        history,
+        history: prepared.fresh_history(),
         step_losses: Vec::new(),
         checkpoint: None,
     };
-    finish(&experiment, &run, &backend, train, test, start)
+    prepared.finish(&run, start)
 }
 
 /// Continues an unfinished run after its last complete checkpoint.
@@ -72,38 +56,100 @@ fn resume(resumption: Resumption) -> Result<(), Error> {
         step_losses,
         checkpoint,
     } = resumption;
-    let experiment = file.validate()?;
-    let backend = select(&experiment)?;
-    let source = DataSource::resolve(experiment.file.data.dir.as_deref())?;
-    let train = load_split(&source, Split::Train, experiment.file.data.train_size)?;
-    let test = load_split(&source, Split::Test, experiment.file.data.test_size)?;
+    let prepared = Prepared::new(file.validate()?)?;
     let done = checkpoint.unwrap_or(0);
     // Without a checkpoint (killed in the first epoch) the run starts over.
-    let mut history = history.unwrap_or_else(|| History {
-        run: run_info(&experiment, &backend, train.len(), test.len()),
-        epochs: Vec::new(),
-    });
+    let mut history = history.unwrap_or_else(|| prepared.fresh_history());
     history.run.resumes.push(Resume {
         after_epoch: done,
-        backend: backend.backend.name().into(),
-        device: backend.device_name().into(),
+        backend: prepared.backend.backend.name().into(),
+        device: prepared.backend.device_name().into(),
         started: resume::now(),
     });
     println!("resuming {} after epoch {done}", run.path().display());
-    header(
-        &experiment,
-        &backend,
-        &source,
-        &run,
-        train.len(),
-        test.len(),
-    );
     let start = Start {
         history,
         step_losses,
         checkpoint,
     };
-    finish(&experiment, &run, &backend, train, test, start)
+    prepared.finish(&run, start)
+}
+
+/// An experiment ready to train, new or resumed: its backend chosen and its
+/// data loaded.
+struct Prepared {
+    experiment: Experiment,
+    backend: SelectedBackend,
+    source: DataSource,
+    train: MnistDataset,
+    test: MnistDataset,
+}
+
+impl Prepared {
+    fn new(experiment: Experiment) -> Result<Self, Error> {
+        let backend = select(&experiment)?;
+        let data = &experiment.file.data;
+        let source = DataSource::resolve(data.dir.as_deref())?;
+        let train = load_split(&source, Split::Train, data.train_size)?;
+        let test = load_split(&source, Split::Test, data.test_size)?;
+        Ok(Self {
+            experiment,
+            backend,
+            source,
+            train,
+            test,
+        })
+    }
+
+    /// The history of a run that has trained no epoch yet.
+    fn fresh_history(&self) -> History {
+        History {
+            run: run_info(
+                &self.experiment,
+                &self.backend,
+                self.train.len(),
+                self.test.len(),
+            ),
+            epochs: Vec::new(),
+        }
+    }
+
+    /// Prints the header, trains, then writes the pictures and, last, the
+    /// final weights: a run directory holding `model.bpk` is a finished run.
+    fn finish(self, run: &RunDir, start: Start) -> Result<(), Error> {
+        let Self {
+            experiment,
+            backend,
+            source,
+            train,
+            test,
+        } = self;
+        header(&experiment, &backend, &source, run, train.len(), test.len());
+        let net = fit(&experiment, run, &backend, train, test.clone(), start)?;
+        artifacts::save(run, &experiment, &net, &test, &backend.device)?;
+        // Through a temporary file like every artifact: a run killed while
+        // the weights are written must not look finished.
+        let weights =
+            net.clone()
+                .into_record()
+                .into_bytes()
+                .map_err(|source| Error::WeightsNotSaved {
+                    weights: run.weights(),
+                    source,
+                })?;
+        write_atomic(&run.weights(), &weights)?;
+        let first = test.truncate(SHOWN_PREDICTIONS);
+        let rows = predict_probabilities(
+            &net,
+            &first,
+            experiment.file.data.scaling,
+            SHOWN_PREDICTIONS,
+            &backend.device,
+        )?;
+        print_first_predictions(&rows, first.labels());
+        println!("saved: {}", run.path().display());
+        Ok(())
+    }
 }
 
 /// The backend and device of `experiment`, with a line for each backend
@@ -118,38 +164,6 @@ fn select(experiment: &Experiment) -> Result<SelectedBackend, Error> {
         );
     }
     Ok(backend)
-}
-
-/// Trains, then writes the pictures and, last, the final weights: a run
-/// directory holding `model.bpk` is a finished run.
-fn finish(
-    experiment: &Experiment,
-    run: &RunDir,
-    backend: &SelectedBackend,
-    train: data::MnistDataset,
-    test: data::MnistDataset,
-    start: Start,
-) -> Result<(), Error> {
-    let net = fit(experiment, run, backend, train, test.clone(), start)?;
-    artifacts::save(run, experiment, &net, &test, &backend.device)?;
-    net.clone()
-        .save_file(run.weights())
-        .map_err(|source| Error::Weights {
-            weights: run.weights(),
-            config: run.config(),
-            source,
-        })?;
-    let first = test.truncate(SHOWN_PREDICTIONS);
-    let rows = predict_probabilities(
-        &net,
-        &first,
-        experiment.file.data.scaling,
-        SHOWN_PREDICTIONS,
-        &backend.device,
-    )?;
-    print_first_predictions(&rows, first.labels());
-    println!("saved: {}", run.path().display());
-    Ok(())
 }
 
 /// What ran, where, when, as `history.json` records it.
