@@ -12,9 +12,11 @@
 set -euo pipefail
 venv=$(realpath -m "${1:-$(dirname "$0")/../.venv-libtorch}")
 
-if ! python3 -m venv --help >/dev/null 2>&1; then
+# Debian's python3 has the venv module but not ensurepip, without which
+# `python3 -m venv` fails.
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     echo "installing python3-venv with apt-get" >&2
-    apt-get install -y -q python3-venv >&2
+    { apt-get update -q && apt-get install -y -q python3-venv; } >&2
 fi
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
 if ! "$venv/bin/python" -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2.9.0")' 2>/dev/null; then
