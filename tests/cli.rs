@@ -84,6 +84,8 @@ fn a_trained_run_reloads_and_predicts_the_same() {
             artifacts.join("smoke").to_str().unwrap(),
             "--first",
             "4",
+            "--repeat",
+            "3",
         ],
     );
     let predict_out = predict.ok();
@@ -117,6 +119,10 @@ fn a_trained_run_reloads_and_predicts_the_same() {
         .unwrap();
     assert!(accuracy > 0.75, "{predict_out}");
     assert!(predict_out.contains("/10000 test images)"), "{predict_out}");
+    assert!(
+        line(predict_out, "warm: median of 2 more passes").ends_with(" images/s"),
+        "{predict_out}"
+    );
 }
 
 #[test]

@@ -71,28 +71,17 @@ pub(crate) fn forward(
     let image_input = shape.channels * shape.height * shape.width;
     let cost = shape.filters * shape.taps() * phases.runs();
     let starts = phases.tap_starts();
-    let work = |image: usize, out: &mut [f32], mut positions: Option<&mut [u32]>| {
-        vectorized(
-            #[inline(always)]
-            || {
-                let mut layout = vec![0.0; phases.image() + SLACK];
-                phases.split(
-                    &x[image * image_input..][..image_input],
-                    &mut layout[..phases.image()],
-                );
-                let mut runs = vec![0.0; phases.runs() + SLACK];
-                for filter in 0..shape.filters {
-                    let weights = &weight[filter * shape.taps()..][..shape.taps()];
-                    for (phase, starts) in starts.chunks_exact(shape.taps()).enumerate() {
-                        let run = &mut runs[phase * phases.stride..(phase + 1) * phases.stride];
-                        accumulate(weights, starts, &layout, bias[filter], run);
-                    }
-                    let start = filter * rows * cols;
-                    let positions = positions.as_deref_mut().map(|p| &mut p[start..]);
-                    phases.pool(&runs, phases.stride, &mut out[start..], positions);
-                }
-            },
-        )
+    let work = |image: usize, out: &mut [f32], positions: Option<&mut [u32]>| {
+        pulp::Arch::new().dispatch(ImageForward {
+            shape,
+            phases: &phases,
+            starts: &starts,
+            image: &x[image * image_input..][..image_input],
+            weight,
+            bias,
+            out,
+            positions,
+        })
     };
     match positions {
         Some(positions) => for_each_chunk(
@@ -107,16 +96,90 @@ pub(crate) fn forward(
     }
 }
 
+/// [`forward`] of one image, in the vectors of the CPU it runs on.
+struct ImageForward<'a> {
+    shape: &'a ConvShape,
+    phases: &'a Phases,
+    starts: &'a [usize],
+    image: &'a [f32],
+    weight: &'a [f32],
+    bias: &'a [f32],
+    out: &'a mut [f32],
+    positions: Option<&'a mut [u32]>,
+}
+
+impl pulp::WithSimd for ImageForward<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let Self {
+            shape,
+            phases,
+            starts,
+            image,
+            weight,
+            bias,
+            out,
+            mut positions,
+        } = self;
+        let mut layout = vec![0.0; phases.image() + SLACK];
+        phases.split(image, &mut layout[..phases.image()]);
+        let mut runs = vec![0.0; phases.runs() + SLACK];
+        let out_plane = phases.pooled[0] * phases.pooled[1];
+        for filter in 0..shape.filters {
+            let weights = &weight[filter * shape.taps()..][..shape.taps()];
+            for (phase, starts) in starts.chunks_exact(shape.taps()).enumerate() {
+                let run = &mut runs[phase * phases.stride..(phase + 1) * phases.stride];
+                accumulate::<S>(weights, starts, &layout, bias[filter], run);
+            }
+            let start = filter * out_plane;
+            let positions = positions.as_deref_mut().map(|p| &mut p[start..]);
+            phases.pool_with(simd, &runs, phases.stride, &mut out[start..], positions);
+        }
+    }
+}
+
 /// `run = Σ over taps of weight * input run + bias`, the taps given as
-/// weights and starts in the phase layout, a whole number of [`BLOCK`]s at a
-/// time: each block stays in registers while every tap adds to it.
+/// weights and starts in the phase layout, a block at a time: each block
+/// stays in registers while every tap adds to it. Eight vectors of sums in
+/// flight hide the latency of the adds: blocks of 128 values with
+/// AVX-512's 32 registers, of [`BLOCK`] with fewer or narrower ones.
 #[inline(always)]
-fn accumulate(weights: &[f32], starts: &[usize], layout: &[f32], bias: f32, run: &mut [f32]) {
-    for (index, block) in run.chunks_exact_mut(BLOCK).enumerate() {
-        let offset = index * BLOCK;
-        let mut sums = [0.0f32; BLOCK];
+fn accumulate<S: pulp::Simd>(
+    weights: &[f32],
+    starts: &[usize],
+    layout: &[f32],
+    bias: f32,
+    run: &mut [f32],
+) {
+    const WIDE: usize = 2 * BLOCK;
+    let wide = if S::F32_LANES >= 16 {
+        run.len() / WIDE * WIDE
+    } else {
+        0
+    };
+    let (head, tail) = run.split_at_mut(wide);
+    accumulate_blocks::<WIDE>(weights, starts, layout, bias, head, 0);
+    accumulate_blocks::<BLOCK>(weights, starts, layout, bias, tail, wide);
+}
+
+/// [`accumulate`] of `run`, which starts `first` values into the whole run,
+/// in blocks of `N`.
+#[inline(always)]
+fn accumulate_blocks<const N: usize>(
+    weights: &[f32],
+    starts: &[usize],
+    layout: &[f32],
+    bias: f32,
+    run: &mut [f32],
+    first: usize,
+) {
+    for (index, block) in run.chunks_exact_mut(N).enumerate() {
+        let offset = first + index * N;
+        let mut sums = [0.0f32; N];
         for (&weight, &start) in weights.iter().zip(starts) {
-            let input: &[f32; BLOCK] = layout[start + offset..start + offset + BLOCK]
+            let input: &[f32; N] = layout[start + offset..start + offset + N]
                 .try_into()
                 .expect("the layout has slack for whole blocks");
             for (s, &x) in sums.iter_mut().zip(input) {

@@ -146,10 +146,24 @@ impl Phases {
             for (row, input) in input.chunks_exact(width).enumerate() {
                 row_buffer[self.padding[1]..self.padding[1] + width].copy_from_slice(input);
                 let start = (row + self.padding[0]) * self.cols;
-                for phase in 0..self.phases() {
-                    let plane = (channel * self.phases() + phase) * self.plane();
-                    let out = &mut phases[plane + start..plane + start + self.cols];
-                    for (o, &v) in out
+                let first_plane = channel * self.phases() * self.plane();
+                let planes = &mut phases[first_plane..first_plane + self.phases() * self.plane()];
+                if self.phases() == 2 {
+                    // The common 2-wide window as one loop over pairs, which
+                    // the compiler vectorises (a stride it cannot).
+                    let (even, odd) = planes.split_at_mut(self.plane());
+                    for ((e, o), pair) in even[start..start + self.cols]
+                        .iter_mut()
+                        .zip(&mut odd[start..start + self.cols])
+                        .zip(row_buffer.chunks_exact(2))
+                    {
+                        *e = pair[0];
+                        *o = pair[1];
+                    }
+                    continue;
+                }
+                for (phase, plane) in planes.chunks_exact_mut(self.plane()).enumerate() {
+                    for (o, &v) in plane[start..start + self.cols]
                         .iter_mut()
                         .zip(row_buffer[phase..].iter().step_by(self.phases()))
                     {
@@ -188,12 +202,6 @@ impl Phases {
     /// after the previous one) into `out` (`pooled` rows and columns); with
     /// `positions`, also where each maximum is in `runs`. `runs` must have
     /// [`SLACK`] readable values after the last run.
-    ///
-    /// The window's elements are visited in row-major order, each a vector
-    /// over [`LANES`] windows of an output row, and a later element replaces
-    /// the maximum only when greater or NaN: the tie and NaN rule of
-    /// burn-flex's max-pool, which this matches exactly.
-    #[inline(always)]
     pub fn pool(
         &self,
         runs: &[f32],
@@ -209,41 +217,57 @@ impl Phases {
             positions,
         });
     }
-}
 
-/// [`Phases::pool`] in explicit vectors of the CPU's width.
-struct Pool<'a> {
-    phases: &'a Phases,
-    runs: &'a [f32],
-    stride: usize,
-    out: &'a mut [f32],
-    positions: Option<&'a mut [u32]>,
-}
-
-impl pulp::WithSimd for Pool<'_> {
-    type Output = ();
-
+    /// [`Phases::pool`] in vectors of `simd`, for callers already compiled
+    /// for it.
+    ///
+    /// The window's elements are visited in row-major order, each a vector
+    /// over [`LANES`] windows of an output row, and a later element replaces
+    /// the maximum only when greater or NaN: the tie and NaN rule of
+    /// burn-flex's max-pool, which this matches exactly.
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, simd: S) {
-        let Self {
-            phases,
-            runs,
-            stride,
-            out,
-            mut positions,
-        } = self;
+    pub fn pool_with<S: pulp::Simd>(
+        &self,
+        simd: S,
+        runs: &[f32],
+        stride: usize,
+        out: &mut [f32],
+        positions: Option<&mut [u32]>,
+    ) {
+        // The common 2x2 window with its loops unrolled: their control cost
+        // as much as the comparisons.
+        match self.window {
+            [2, 2] => self.pool_window::<S, 2, 2>(simd, runs, stride, out, positions),
+            _ => self.pool_window::<S, 0, 0>(simd, runs, stride, out, positions),
+        }
+    }
+
+    /// [`Phases::pool_with`] for a window of `R` rows and `C` columns known
+    /// when compiled, or of the layout's window where they are 0.
+    #[inline(always)]
+    fn pool_window<S: pulp::Simd, const R: usize, const C: usize>(
+        &self,
+        simd: S,
+        runs: &[f32],
+        stride: usize,
+        out: &mut [f32],
+        mut positions: Option<&mut [u32]>,
+    ) {
         let lanes = S::F32_LANES;
         let offsets = simd.partial_load_u32s(&LANE);
         let track = positions.is_some();
-        let [rows, cols] = phases.pooled;
+        // Locals, not fields: the stores to `out` could alias `self` as far
+        // as the compiler knows, which reloads every field in the loop.
+        let ([rows, cols], phase_cols) = (self.pooled, self.cols);
+        let window_rows = if R > 0 { R } else { self.window[0] };
+        let phase_count = if C > 0 { C } else { self.window[1] };
         for row in 0..rows {
             for first_col in (0..cols).step_by(lanes) {
                 let (mut best, mut at) = (simd.splat_f32s(0.0), simd.splat_u32s(0));
-                for dy in 0..phases.window[0] {
-                    for phase in 0..phases.phases() {
-                        let start = phase * stride
-                            + (row * phases.window[0] + dy) * phases.cols
-                            + first_col;
+                for dy in 0..window_rows {
+                    let row_start = (row * window_rows + dy) * phase_cols + first_col;
+                    for phase in 0..phase_count {
+                        let start = phase * stride + row_start;
                         let value = load(simd, &runs[start..]);
                         // 32-bit positions: as many lanes as the values; only
                         // computed when asked for (prediction does not).
@@ -272,6 +296,25 @@ impl pulp::WithSimd for Pool<'_> {
                 }
             }
         }
+    }
+}
+
+/// [`Phases::pool`] in the vectors of the CPU it runs on.
+struct Pool<'a> {
+    phases: &'a Phases,
+    runs: &'a [f32],
+    stride: usize,
+    out: &'a mut [f32],
+    positions: Option<&'a mut [u32]>,
+}
+
+impl pulp::WithSimd for Pool<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        self.phases
+            .pool_with(simd, self.runs, self.stride, self.out, self.positions);
     }
 }
 

@@ -142,6 +142,11 @@ pub struct PredictArgs {
     /// With --image: one JSON object per line, `{"file", "digit", "probabilities"}`.
     #[arg(long, requires = "image")]
     pub json: bool,
+    /// Predict the test split this many times and also report the median
+    /// speed of the passes after the first (warm: threads started, memory
+    /// mapped), as the Keras and PyTorch reference scripts do.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100), conflicts_with = "image")]
+    pub repeat: u32,
 }
 
 /// A finished run to reload, and where to run it.

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Mutation check of the kernel tests: breaks one kernel at a time (a bias
+# scaled, a tap dropped, a pooling tie or NaN routed the other way, a
+# gradient off by a few ulps) and expects `crates/kernels/tests/against_stock.rs`
+# to fail each time; restores every file after its run. Exits non-zero if a
+# perturbation goes unnoticed (or no longer applies).
+#
+#   scripts/perturb-kernels.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+status=0
+backup=$(mktemp)
+trap 'rm -f "$backup"' EXIT
+
+perturb() {
+    local file=$1 expression=$2 what=$3 output
+    cp "$file" "$backup"
+    sed -i "$expression" "$file"
+    if cmp -s "$file" "$backup"; then
+        echo "does not apply any more: $what"
+        status=1
+        return
+    fi
+    output=$(cargo test -p kernels --test against_stock 2>&1 || true)
+    cp "$backup" "$file"
+    if grep -q "test result: FAILED" <<<"$output"; then
+        echo "caught: $what ($(grep -cE '^test .* FAILED$' <<<"$output") tests fail)"
+    elif grep -q "test result: ok" <<<"$output"; then
+        echo "NOT CAUGHT: $what"
+        status=1
+    else
+        echo "does not compile: $what"
+        status=1
+    fi
+}
+
+perturb crates/kernels/src/conv.rs 's/\*b = s + bias;/*b = s + bias * 1.0001;/' \
+    "forward: the bias scaled by 1.0001"
+perturb crates/kernels/src/conv.rs 's/in weights.iter().zip(starts) {/in weights.iter().zip(starts).skip(1) {/' \
+    "forward: the first tap of each filter dropped"
+perturb crates/kernels/src/phases.rs 's/simd.greater_than_f32s(value, best)/simd.greater_than_or_equal_f32s(value, best)/' \
+    "max-pool: a tie goes to the later element"
+perturb crates/kernels/src/phases.rs 's/let take = simd.or_m32s(simd.greater_than_f32s(value, best), nan);/let take = simd.and_m32s(simd.greater_than_f32s(value, best), simd.not_m32s(nan));/' \
+    "max-pool: a NaN never wins its window"
+perturb crates/kernels/src/conv.rs 's/\*b += g \* x;/*b += g * x * 1.0001;/' \
+    "weight gradient: scaled by 1.0001"
+perturb crates/kernels/src/pool.rs 's/target\[position as usize\] = value;/target[position as usize] = value + f32::EPSILON;/' \
+    "max-pool gradient: off by an ulp of 1"
+perturb crates/kernels/src/simd.rs 's/\*a += weight \* v;/*a += weight * v * 0.99999;/' \
+    "input gradient: scaled by 0.99999"
+exit $status
