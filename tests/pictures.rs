@@ -157,6 +157,52 @@ fn the_notebook_trains_then_reads_digit_pictures() {
         .sum();
     assert!((sum - 1.0).abs() < 1e-4);
 
+    // The round trip: what `show` draws (viridis colours, a white frame and
+    // caption) reads back as its digit.
+    let shown = dir.path().join("shown");
+    std::fs::create_dir(&shown).unwrap();
+    for &index in &readable {
+        let file = format!("shown/test-{index}.png");
+        let index = index.to_string();
+        trainer(
+            dir.path(),
+            &["show", "--split", "test", "--index", &index, "-o", &file],
+        )
+        .ok();
+    }
+    let out = trainer(
+        dir.path(),
+        &[
+            "predict",
+            "-r",
+            "artifacts/notebook",
+            "-i",
+            "shown",
+            "--json",
+        ],
+    );
+    let read_back = out
+        .ok()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|line| {
+            let file = line["file"].as_str().unwrap();
+            let index: usize = file
+                .rsplit('-')
+                .next()
+                .unwrap()
+                .trim_end_matches(".png")
+                .parse()
+                .unwrap();
+            line["digit"].as_u64() == Some(labels[index] as u64)
+        })
+        .count();
+    assert!(
+        read_back >= 9,
+        "{read_back}/10 shown digits read back: {}",
+        out.stdout
+    );
+
     // Bad pictures: one clear line each.
     std::fs::write(dir.path().join("notes.png"), "not a picture").unwrap();
     std::fs::write(dir.path().join("empty.png"), "").unwrap();
@@ -175,6 +221,12 @@ fn the_notebook_trains_then_reads_digit_pictures() {
     let report = eval.ok();
     assert!(
         report.contains(&format!("accuracy: {val_accuracy:.4}")),
+        "eval agrees with history:\n{report}"
+    );
+    // Keras's `evaluate` loss: the test split is the validation split here.
+    let val_loss = history["epochs"][2]["val_loss"].as_f64().unwrap();
+    assert!(
+        report.contains(&format!("loss: {val_loss:.4}")),
         "eval agrees with history:\n{report}"
     );
     assert!(

@@ -1,11 +1,17 @@
 //! A user's picture of a digit, made to look like MNIST (the recipe of the
-//! original data set): grey, white ink on black, the ink's bounding box scaled
-//! into 20x20 and centred by its centre of mass in 28x28.
+//! original data set): white ink on black, the ink's bounding box scaled into
+//! 20x20 and centred by its centre of mass in 28x28.
+//!
+//! The background is the picture's most common colour (not its border's,
+//! which a frame or a caption band would decide), and ink is how far a
+//! pixel's colour lies from it: dark on light, light on dark and colour on
+//! colour all work. A frame or caption around the background (as
+//! `trainer show` draws) is cut away first, so it does not count as ink.
 
 use std::path::Path;
 
 use image::imageops::FilterType;
-use image::{GrayImage, ImageFormat, ImageReader, Limits};
+use image::{GrayImage, ImageFormat, ImageReader, Limits, Rgb, RgbImage};
 
 use crate::error::DataError;
 use crate::{IMAGE_PIXELS, IMAGE_SIDE};
@@ -67,16 +73,16 @@ pub fn digit_from_image_file(path: &Path) -> Result<[u8; IMAGE_PIXELS], DataErro
     if image.width() == 0 || image.height() == 0 {
         return Err(bad("the image has no pixels (0x0)".into()));
     }
-    digit_from_grey(&image.to_luma8()).map_err(bad)
+    digit_from_picture(&image.to_rgb8()).map_err(bad)
 }
 
-/// The MNIST recipe on a greyscale picture; the error says why it cannot apply.
-pub fn digit_from_grey(grey: &GrayImage) -> Result<[u8; IMAGE_PIXELS], String> {
-    let mut ink = grey.clone();
-    // MNIST is white ink on black: a light background means dark ink, so invert.
-    if border_mean(grey) > 127.0 {
-        image::imageops::invert(&mut ink);
-    }
+/// The MNIST recipe on a picture; the error says why it cannot apply.
+pub fn digit_from_picture(picture: &RgbImage) -> Result<[u8; IMAGE_PIXELS], String> {
+    let background = background_colour(picture);
+    let (left, top, right, bottom) = panel(picture, background);
+    let panel = image::imageops::crop_imm(picture, left, top, right - left + 1, bottom - top + 1)
+        .to_image();
+    let ink = ink_strength(&panel, background);
     let (left, top, right, bottom) =
         ink_bounds(&ink).ok_or("no ink found: the image is blank".to_string())?;
     let cropped =
@@ -92,29 +98,125 @@ pub fn digit_from_grey(grey: &GrayImage) -> Result<[u8; IMAGE_PIXELS], String> {
     Ok(centre_by_mass(&boxed))
 }
 
-/// Mean value of the outermost pixels, which are background in a digit picture.
-fn border_mean(image: &GrayImage) -> f64 {
-    let (width, height) = image.dimensions();
-    let border = image
-        .enumerate_pixels()
-        .filter(|(x, y, _)| *x == 0 || *y == 0 || *x == width - 1 || *y == height - 1);
-    let (sum, count) = border.fold((0.0, 0usize), |(sum, count), (_, _, p)| {
-        (sum + f64::from(p.0[0]), count + 1)
-    });
-    sum / count.max(1) as f64
+/// Colours closer than this (Euclidean distance in RGB, 0..441) to the
+/// background count as background.
+const BACKGROUND_TOLERANCE: f64 = 48.0;
+/// A frame or caption whose colour is at least this far from the ink's is
+/// not ink, whatever its shape.
+const DISTINCT_COLOURS: f64 = 96.0;
+/// Ink weaker than this share of the strongest is noise (paper grain, JPEG
+/// ringing) and becomes background.
+const NOISE_FLOOR: f64 = 0.15;
+
+/// A colour as three channel values 0..255.
+type Colour = [f64; 3];
+
+fn colour(pixel: &Rgb<u8>) -> Colour {
+    pixel.0.map(f64::from)
 }
 
-/// Inclusive bounding box `(left, top, right, bottom)` of the ink, if any.
-fn ink_bounds(image: &GrayImage) -> Option<(u32, u32, u32, u32)> {
-    image
+fn distance(a: Colour, b: Colour) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// The mean colour of `pixels`, if there are any.
+fn mean_colour<'a>(pixels: impl Iterator<Item = &'a Rgb<u8>>) -> Option<Colour> {
+    let (sum, count) = pixels.fold(([0.0; 3], 0.0), |(sum, count), pixel| {
+        let c = colour(pixel);
+        ([sum[0] + c[0], sum[1] + c[1], sum[2] + c[2]], count + 1.0)
+    });
+    (count > 0.0).then(|| sum.map(|s| s / count))
+}
+
+/// The most common colour (in bins of 8 levels per channel, the mean of the
+/// fullest bin's pixels): the paper, or the plot's background.
+fn background_colour(picture: &RgbImage) -> Colour {
+    let bin = |p: &Rgb<u8>| {
+        p.0.iter()
+            .fold(0usize, |bin, &c| bin * 32 + usize::from(c / 8))
+    };
+    let mut counts = vec![0u32; 32 * 32 * 32];
+    for pixel in picture.pixels() {
+        counts[bin(pixel)] += 1;
+    }
+    let fullest = (0..counts.len()).max_by_key(|&b| counts[b]).unwrap_or(0);
+    mean_colour(picture.pixels().filter(|p| bin(p) == fullest)).unwrap_or_default()
+}
+
+/// The part of the picture holding the digit, `(left, top, right, bottom)`
+/// inclusive: the bounding box of the background, when what lies outside it
+/// is a frame (it surrounds the background on all four sides) or a caption
+/// or border of another colour than the ink; else the whole picture (a digit
+/// cropped tightly, its strokes touching the edges).
+fn panel(picture: &RgbImage, background: Colour) -> (u32, u32, u32, u32) {
+    let (width, height) = picture.dimensions();
+    let whole = (0, 0, width - 1, height - 1);
+    let is_background = |p: &Rgb<u8>| distance(colour(p), background) < BACKGROUND_TOLERANCE;
+    let Some(inner) = bounds(picture, is_background) else {
+        return whole;
+    };
+    let (left, top, right, bottom) = inner;
+    if [left > 0, top > 0, right < width - 1, bottom < height - 1] == [true; 4] {
+        return inner;
+    }
+    let inside = |x: u32, y: u32| (left..=right).contains(&x) && (top..=bottom).contains(&y);
+    let pixels = || picture.enumerate_pixels();
+    let ink = mean_colour(
+        pixels()
+            .filter(|&(x, y, p)| inside(x, y) && !is_background(p))
+            .map(|(_, _, p)| p),
+    );
+    let outside = mean_colour(
+        pixels()
+            .filter(|&(x, y, _)| !inside(x, y))
+            .map(|(_, _, p)| p),
+    );
+    match (ink, outside) {
+        (Some(ink), Some(outside)) if distance(ink, outside) >= DISTINCT_COLOURS => inner,
+        _ => whole,
+    }
+}
+
+/// Bounding box `(left, top, right, bottom)` of the pixels that `keep`, if any.
+fn bounds<P: image::Pixel>(
+    picture: &image::ImageBuffer<P, Vec<P::Subpixel>>,
+    keep: impl Fn(&P) -> bool,
+) -> Option<(u32, u32, u32, u32)> {
+    picture
         .enumerate_pixels()
-        .filter(|(_, _, p)| p.0[0] > INK_THRESHOLD)
+        .filter(|(_, _, p)| keep(p))
         .fold(None, |bounds, (x, y, _)| {
             Some(match bounds {
                 None => (x, y, x, y),
                 Some((l, t, r, b)) => (l.min(x), t.min(y), r.max(x), b.max(y)),
             })
         })
+}
+
+/// Each pixel's distance from the background, the strongest made 255 (white
+/// ink on black, as MNIST), noise below [`NOISE_FLOOR`] made 0.
+fn ink_strength(panel: &RgbImage, background: Colour) -> GrayImage {
+    let strongest = panel
+        .pixels()
+        .map(|p| distance(colour(p), background))
+        .fold(0.0, f64::max);
+    GrayImage::from_fn(panel.width(), panel.height(), |x, y| {
+        let share = distance(colour(panel.get_pixel(x, y)), background) / strongest.max(1.0);
+        image::Luma([if share < NOISE_FLOOR {
+            0
+        } else {
+            (share * 255.0).round() as u8
+        }])
+    })
+}
+
+/// Inclusive bounding box `(left, top, right, bottom)` of the ink, if any.
+fn ink_bounds(image: &GrayImage) -> Option<(u32, u32, u32, u32)> {
+    bounds(image, |p| p.0[0] > INK_THRESHOLD)
 }
 
 /// Pastes `small` into a black 28x28 so that its centre of mass lands on the
@@ -159,14 +261,23 @@ mod tests {
         background: u8,
         ink: u8,
         rect: (u32, u32, u32, u32),
-    ) -> GrayImage {
-        GrayImage::from_fn(width, height, |x, y| {
-            let (l, t, r, b) = rect;
-            image::Luma([if (l..=r).contains(&x) && (t..=b).contains(&y) {
+    ) -> RgbImage {
+        coloured(width, height, [background; 3], [ink; 3], rect)
+    }
+
+    fn coloured(
+        width: u32,
+        height: u32,
+        background: [u8; 3],
+        ink: [u8; 3],
+        (l, t, r, b): (u32, u32, u32, u32),
+    ) -> RgbImage {
+        RgbImage::from_fn(width, height, |x, y| {
+            Rgb(if (l..=r).contains(&x) && (t..=b).contains(&y) {
                 ink
             } else {
                 background
-            }])
+            })
         })
     }
 
@@ -188,7 +299,7 @@ mod tests {
     #[test]
     fn a_square_of_ink_fills_the_20x20_box_centred() {
         // White ink on black, off-centre in a 100x100 picture.
-        let digit = digit_from_grey(&picture(100, 100, 0, 255, (10, 50, 49, 89))).unwrap();
+        let digit = digit_from_picture(&picture(100, 100, 0, 255, (10, 50, 49, 89))).unwrap();
         assert_eq!(
             bounds_of(&digit),
             (4, 4, 23, 23),
@@ -199,10 +310,14 @@ mod tests {
     }
 
     #[test]
-    fn dark_ink_on_light_paper_is_inverted() {
-        let light = digit_from_grey(&picture(60, 60, 250, 5, (20, 20, 39, 39))).unwrap();
-        let dark = digit_from_grey(&picture(60, 60, 0, 250, (20, 20, 39, 39))).unwrap();
-        assert_eq!(light[14 * IMAGE_SIDE + 14], 250);
+    fn dark_ink_on_light_paper_reads_as_light_ink_on_dark() {
+        let light = digit_from_picture(&picture(60, 60, 250, 5, (20, 20, 39, 39))).unwrap();
+        let dark = digit_from_picture(&picture(60, 60, 0, 250, (20, 20, 39, 39))).unwrap();
+        assert_eq!(
+            light[14 * IMAGE_SIDE + 14],
+            255,
+            "the strongest ink becomes white"
+        );
         assert_eq!(light[0], 0, "the light background becomes black");
         assert_eq!(light, dark);
     }
@@ -210,7 +325,7 @@ mod tests {
     #[test]
     fn a_tall_stroke_keeps_its_aspect_ratio() {
         // 10 wide, 40 tall -> 5 wide, 20 tall.
-        let digit = digit_from_grey(&picture(80, 80, 0, 255, (30, 20, 39, 59))).unwrap();
+        let digit = digit_from_picture(&picture(80, 80, 0, 255, (30, 20, 39, 59))).unwrap();
         let (left, top, right, bottom) = bounds_of(&digit);
         assert_eq!((right - left + 1, bottom - top + 1), (5, 20));
         assert_eq!((top, bottom), (4, 23));
@@ -219,14 +334,15 @@ mod tests {
 
     #[test]
     fn the_centre_of_mass_not_the_box_is_centred() {
-        // An L: a heavy vertical bar and a thin foot; its mass sits left of its box's centre.
+        // An L cropped tightly (its strokes touch the edges): a heavy
+        // vertical bar and a thin foot; its mass sits left of its box's centre.
         let mut image = picture(40, 40, 0, 255, (0, 0, 4, 39));
         for x in 5..40 {
             for y in 36..40 {
-                image.put_pixel(x, y, image::Luma([255]));
+                image.put_pixel(x, y, Rgb([255; 3]));
             }
         }
-        let digit = digit_from_grey(&image).unwrap();
+        let digit = digit_from_picture(&image).unwrap();
         let (left, _, _, _) = bounds_of(&digit);
         assert!(
             left > 4,
@@ -244,8 +360,49 @@ mod tests {
     }
 
     #[test]
+    fn colour_on_colour_reads_like_white_on_black() {
+        let plain = digit_from_picture(&picture(60, 60, 0, 255, (20, 10, 29, 49))).unwrap();
+        // Viridis: a yellow stroke on dark purple, as `trainer show` draws.
+        let viridis = coloured(60, 60, [68, 1, 84], [253, 231, 37], (20, 10, 29, 49));
+        assert_eq!(digit_from_picture(&viridis).unwrap(), plain);
+        // A dark blue stroke on light yellow paper.
+        let paper = coloured(60, 60, [250, 240, 190], [20, 30, 120], (20, 10, 29, 49));
+        assert_eq!(digit_from_picture(&paper).unwrap(), plain);
+    }
+
+    /// A stroke on a purple panel inside a white frame with a caption band
+    /// below (black text on white), as `trainer show` writes its pictures.
+    fn captioned() -> RgbImage {
+        let mut image = coloured(80, 100, [255; 3], [68, 1, 84], (5, 5, 74, 74));
+        for (x, y) in (30..40).flat_map(|x| (20..60).map(move |y| (x, y))) {
+            image.put_pixel(x, y, Rgb([253, 231, 37]));
+        }
+        for (x, y) in (10..70)
+            .step_by(3)
+            .flat_map(|x| (82..92).map(move |y| (x, y)))
+        {
+            image.put_pixel(x, y, Rgb([0; 3]));
+        }
+        image
+    }
+
+    #[test]
+    fn frames_and_captions_are_not_ink() {
+        let plain = digit_from_picture(&picture(70, 70, 0, 255, (25, 15, 34, 54))).unwrap();
+        assert_eq!(digit_from_picture(&captioned()).unwrap(), plain);
+        // A frame of the ink's own colour around the whole background is a frame too.
+        let mut framed = picture(70, 70, 255, 0, (25, 15, 34, 54));
+        for i in 0..70 {
+            for (x, y) in [(i, 0), (i, 69), (0, i), (69, i), (i, 1), (1, i)] {
+                framed.put_pixel(x, y, Rgb([0; 3]));
+            }
+        }
+        assert_eq!(digit_from_picture(&framed).unwrap(), plain);
+    }
+
+    #[test]
     fn a_blank_picture_is_refused() {
-        let err = digit_from_grey(&picture(30, 30, 255, 255, (0, 0, 0, 0))).unwrap_err();
+        let err = digit_from_picture(&picture(30, 30, 255, 255, (0, 0, 0, 0))).unwrap_err();
         assert!(err.contains("no ink"), "{err}");
     }
 }

@@ -28,7 +28,7 @@ pub enum BackendChoice {
     Tch,
     /// burn-flex, Burn's recommended pure-Rust CPU backend (cargo feature `flex`, default).
     Flex,
-    /// burn-ndarray, pure Rust on the CPU (cargo feature `ndarray`, default).
+    /// burn-ndarray, pure Rust on the CPU (cargo feature `ndarray`).
     Ndarray,
 }
 
@@ -206,6 +206,9 @@ pub struct SelectedBackend {
     description: String,
     /// For `auto`: why each backend preferred to this one could not run.
     pub skipped: Vec<BackendError>,
+    /// Whether the device is a software rasterizer (Mesa's lavapipe or
+    /// llvmpipe), a GPU backend running on the CPU.
+    pub software: bool,
 }
 
 impl SelectedBackend {
@@ -243,8 +246,9 @@ impl SelectedBackend {
     /// `backend`'s `device`, opened.
     fn open_on(backend: BackendChoice, device: DeviceChoice) -> Result<Self, BackendError> {
         let (device, resolved) = backend.device(device)?;
-        let description = match open(backend, &device)? {
-            Some(adapter) => format!("{resolved}: {adapter}"),
+        let adapter = open(backend, &device)?;
+        let description = match &adapter {
+            Some(adapter) => format!("{resolved}: {}", adapter.name),
             None => resolved.to_string(),
         };
         Ok(Self {
@@ -252,6 +256,23 @@ impl SelectedBackend {
             device,
             description,
             skipped: Vec::new(),
+            software: adapter.is_some_and(|adapter| adapter.software),
+        })
+    }
+
+    /// For a GPU backend that `auto` picked on a software adapter, a line
+    /// naming the CPU backend of this build that trains faster.
+    pub fn software_note(&self, choice: BackendChoice) -> Option<String> {
+        let cpu = BackendChoice::compiled()
+            .into_iter()
+            .find(|backend| matches!(backend, BackendChoice::Flex | BackendChoice::Ndarray))?;
+        (choice == BackendChoice::Auto && self.software).then(|| {
+            format!(
+                "note: {} runs on a software adapter ({}), on the CPU: `--backend {}` trains several times faster",
+                self.backend.name(),
+                self.description,
+                cpu.name()
+            )
         })
     }
 
@@ -261,11 +282,56 @@ impl SelectedBackend {
     }
 }
 
+/// Vulkan's loader prints `error: XDG_RUNTIME_DIR is invalid or not set` on
+/// stderr when the variable is unset (containers, CI, ssh), which reads as a
+/// failure in a run that succeeds. Setting a variable in a running process
+/// needs `unsafe` since Rust 2024, so the process instead replaces itself,
+/// once, by the same command with a private runtime directory (same pid:
+/// signals and exit codes are unchanged). Returns when nothing is needed
+/// or the directory cannot be made.
+#[cfg(all(target_os = "linux", feature = "wgpu"))]
+pub fn ensure_runtime_dir() {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    use std::os::unix::process::CommandExt;
+    const VARIABLE: &str = "XDG_RUNTIME_DIR";
+    if std::env::var_os(VARIABLE).is_some() {
+        return;
+    }
+    let (Ok(exe), Ok(me)) = (std::env::current_exe(), std::fs::metadata("/proc/self")) else {
+        return;
+    };
+    // One directory per user, reused, and only if it is this user's alone.
+    let dir = std::env::temp_dir().join(format!("burnist-runtime-{}", me.uid()));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let private = std::fs::symlink_metadata(&dir)
+        .is_ok_and(|meta| meta.is_dir() && meta.uid() == me.uid() && meta.mode() & 0o077 == 0);
+    if !private {
+        return;
+    }
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(VARIABLE, &dir)
+        .exec();
+    eprintln!("warning: could not set {VARIABLE} for Vulkan: {err}");
+}
+
+/// Without wgpu (or off Linux) no Vulkan loader wants the variable.
+#[cfg(not(all(target_os = "linux", feature = "wgpu")))]
+pub fn ensure_runtime_dir() {}
+
+/// What a GPU runtime says about the device it opened.
+struct Adapter {
+    /// What the adapter calls itself.
+    name: String,
+    /// No card behind it: a software rasterizer.
+    software: bool,
+}
+
 /// Opens `device` once so that a missing adapter or driver is reported here,
 /// as an error, rather than as a panic deep inside the first training step;
-/// returns the adapter's name for wgpu and CUDA.
+/// returns the adapter for wgpu and CUDA.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-fn open(backend: BackendChoice, device: &Device) -> Result<Option<String>, BackendError> {
+fn open(backend: BackendChoice, device: &Device) -> Result<Option<Adapter>, BackendError> {
     if !matches!(backend, BackendChoice::Wgpu | BackendChoice::Cuda) {
         return Ok(None);
     }
@@ -276,7 +342,10 @@ fn open(backend: BackendChoice, device: &Device) -> Result<Option<String>, Backe
     let identity = std::panic::catch_unwind(|| device.identity());
     std::panic::set_hook(hook);
     match identity {
-        Ok(identity) => Ok(identity.map(|identity| identity.name)),
+        Ok(identity) => Ok(identity.map(|identity| Adapter {
+            software: identity.physical.is_none(),
+            name: identity.name,
+        })),
         Err(panic) => {
             let reason = panic
                 .downcast_ref::<String>()
@@ -300,7 +369,7 @@ fn open(backend: BackendChoice, device: &Device) -> Result<Option<String>, Backe
 
 /// The CPU backends have no adapter to open ahead of use.
 #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
-fn open(_: BackendChoice, _: &Device) -> Result<Option<String>, BackendError> {
+fn open(_: BackendChoice, _: &Device) -> Result<Option<Adapter>, BackendError> {
     Ok(None)
 }
 

@@ -1,39 +1,125 @@
-//! The command line.
+//! The command line: clap's derive types, and [`command`], the same with
+//! help texts completed from the experiment defaults and this build's
+//! backends (so they cannot drift from either).
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use data::PixelScaling;
 use model::Kernels;
 
 use crate::backend::{BackendChoice, DeviceChoice};
 use crate::config::ExperimentFile;
 
-/// The Keras MNIST notebook, trained in Rust on Burn. With no command, trains
-/// the notebook's experiment.
+/// The Keras MNIST notebook, trained in Rust on Burn.
+///
+/// With no command, `trainer` trains the notebook's experiment exactly as
+/// `trainer train` does, and takes its options (`trainer --epochs 1`).
 #[derive(Debug, Parser)]
-#[command(name = "trainer", version, about)]
+#[command(
+    name = "trainer",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
-    /// What to do (default: `train` with the notebook's experiment).
+    /// What to do (default: `train`).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The options of `train`, for `trainer` without a command.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+impl Cli {
+    /// The subcommand to run: `train` with the top-level options when none
+    /// is named.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Train(self.train))
+    }
+
+    /// Parses the process's arguments against [`command`].
+    pub fn try_parse_env() -> Result<Self, clap::Error> {
+        Self::from_arg_matches(&command().try_get_matches()?)
+    }
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train an experiment and write its run directory.
+    /// Train an experiment (default: the notebook) and write its run directory.
     Train(TrainArgs),
-    /// Reload a run's weights and predict the test split.
+    /// Predict the test split, or your own digit pictures (--image), with a trained run.
     Predict(PredictArgs),
     /// Show the notebook's data cells: shapes, the first label, its one-hot row.
     Info(DataArgs),
     /// Draw MNIST samples as a PNG (the notebook's `plt.imshow(X_train[0])`).
     Show(ShowArgs),
-    /// Accuracy, per-class precision and recall, and the confusion matrix of a run.
+    /// Test loss and accuracy, per-class precision and recall, and the confusion matrix of a run.
     Eval(EvalArgs),
     /// List the runs under an artifacts directory with their final accuracy.
     Runs(RunsArgs),
+}
+
+/// The clap command of [`Cli`], its help completed: each override of `train`
+/// names its config key and the default (from [`ExperimentFile::default`]),
+/// and `--backend` says which backends this build holds.
+pub fn command() -> clap::Command {
+    let cli = document_train(Cli::command()).mut_subcommand("train", document_train);
+    ["predict", "eval"].into_iter().fold(cli, |cli, name| {
+        cli.mut_subcommand(name, |run| run.mut_arg("backend", document_backend))
+    })
+}
+
+/// The overrides of `train`: argument and the config key it sets.
+const OVERRIDES: [(&str, &str); 11] = [
+    ("name", "name"),
+    ("seed", "seed"),
+    ("backend", "backend"),
+    ("device", "device"),
+    ("kernels", "kernels"),
+    ("epochs", "training.epochs"),
+    ("batch_size", "training.batch_size"),
+    ("learning_rate", "optimizer.learning_rate"),
+    ("scaling", "data.scaling"),
+    ("train_size", "data.train_size"),
+    ("test_size", "data.test_size"),
+];
+
+fn document_train(command: clap::Command) -> clap::Command {
+    let defaults = serde_json::to_value(ExperimentFile::default()).unwrap_or_default();
+    OVERRIDES
+        .into_iter()
+        .fold(command, |command, (id, key)| {
+            let default = key
+                .split('.')
+                .try_fold(&defaults, |value, part| value.get(part))
+                // Unset subset sizes are left out of the file: all images.
+                .map_or_else(
+                    || "all".to_owned(),
+                    |value| match value {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    },
+                );
+            command.mut_arg(id, |arg| {
+                let meaning = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                arg.help(format!("{meaning} [config: {key}; default: {default}]"))
+            })
+        })
+        .mut_arg("backend", document_backend)
+}
+
+fn document_backend(arg: clap::Arg) -> clap::Arg {
+    let compiled: Vec<&str> = BackendChoice::compiled()
+        .into_iter()
+        .map(BackendChoice::name)
+        .collect();
+    let meaning = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    arg.hide_possible_values(true).help(format!(
+        "{meaning}. This build holds: auto, {}; the others need their cargo feature",
+        compiled.join(", ")
+    ))
 }
 
 /// Where the MNIST files are.
@@ -49,44 +135,43 @@ pub struct DataArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct TrainArgs {
     /// Experiment file (TOML) [default: the notebook, as configs/notebook.toml].
-    #[arg(long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Directory under which run directories are created [default: artifacts].
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
-    /// Override `name`.
+    /// Experiment name: runs go to <artifacts>/<name>/run-NNN
     #[arg(long)]
     pub name: Option<String>,
-    /// Override `seed`.
-    #[arg(long)]
+    /// Seed of the initial weights and of the shuffling
+    #[arg(short, long)]
     pub seed: Option<u64>,
-    /// Override `backend`.
-    #[arg(long, value_enum)]
+    /// Backend: auto takes the first of cuda, wgpu, tch, flex, ndarray whose device opens
+    #[arg(short, long, value_enum)]
     pub backend: Option<BackendChoice>,
-    /// Override `device`: auto, cpu, gpu:N or cuda:N.
+    /// Device: auto, cpu, gpu:N (wgpu) or cuda:N (tch, cuda)
     #[arg(long)]
     pub device: Option<DeviceChoice>,
-    /// Override `kernels`: fast (burnist's CPU kernels where they serve the
-    /// backend) or stock (Burn's own operations), for comparison.
+    /// fast: burnist's CPU kernels on flex and ndarray; stock: Burn's own operations, for comparison
     #[arg(long)]
     pub kernels: Option<Kernels>,
-    /// Override `training.epochs`.
-    #[arg(long)]
+    /// Passes over the training set
+    #[arg(short, long)]
     pub epochs: Option<usize>,
-    /// Override `training.batch_size`.
+    /// Training images per step
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Override `optimizer.learning_rate`.
+    /// Adam's learning rate
     #[arg(long)]
     pub learning_rate: Option<f64>,
-    /// Override `data.scaling`: raw, unit or standard.
+    /// Pixels as the network sees them: raw 0..255 (the notebook's), unit x/255, standard (x/255 - 0.1307)/0.3081
     #[arg(long)]
     pub scaling: Option<PixelScaling>,
-    /// Override `data.train_size`.
-    #[arg(long)]
+    /// Train on the first N training images only
+    #[arg(long, value_name = "N")]
     pub train_size: Option<usize>,
-    /// Override `data.test_size`.
-    #[arg(long)]
+    /// Validate on the first N test images only
+    #[arg(long, value_name = "N")]
     pub test_size: Option<usize>,
     /// Continue the latest unfinished run of the experiment from its last checkpoint.
     #[arg(long)]
@@ -133,11 +218,11 @@ pub struct PredictArgs {
     #[allow(missing_docs)]
     pub run: RunArgs,
     /// How many probability rows of the test split to print.
-    #[arg(long, default_value_t = 4)]
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 4)]
     pub first: usize,
-    /// Predict these image files (PNG or JPEG; a directory: every image in it)
-    /// instead of the test split.
-    #[arg(long, value_name = "FILE", num_args = 1..)]
+    /// Predict these image files (PNG or JPEG, any size, colour or grey; a
+    /// directory: every image in it) instead of the test split.
+    #[arg(short, long, value_name = "FILE", num_args = 1..)]
     pub image: Vec<PathBuf>,
     /// With --image: one JSON object per line, `{"file", "digit", "probabilities"}`.
     #[arg(long, requires = "image")]
@@ -153,10 +238,10 @@ pub struct PredictArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// A run directory, or an experiment directory (its latest finished run).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub run: PathBuf,
-    /// Backend to run on [default: the one in the run's config].
-    #[arg(long, value_enum)]
+    /// Backend to run on [default: the one in the run's config]
+    #[arg(short, long, value_enum)]
     pub backend: Option<BackendChoice>,
     /// Device to run on: auto, cpu, gpu:N or cuda:N [default: the run's config].
     #[arg(long)]
@@ -179,8 +264,8 @@ pub struct ShowArgs {
     #[arg(long, value_name = "ROWSxCOLS", value_parser = parse_grid)]
     pub grid: Option<(usize, usize)>,
     /// Output PNG [default: a name holding the split, index and label].
-    #[arg(long, value_name = "FILE.png")]
-    pub out: Option<PathBuf>,
+    #[arg(short, long, visible_alias = "out", value_name = "FILE.png")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub data: DataArgs,
@@ -250,7 +335,6 @@ mod tests {
 
     #[test]
     fn the_command_line_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

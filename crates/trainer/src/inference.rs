@@ -78,6 +78,30 @@ impl LoadedRun {
     }
 }
 
+impl LoadedRun {
+    /// The mean categorical cross-entropy over `dataset`: Keras's
+    /// `evaluate` loss, computed as the training computes `val_loss`.
+    pub fn loss(&self, dataset: &MnistDataset) -> Result<f64, Error> {
+        let batcher = MnistBatcher::new(self.experiment.file.data.scaling);
+        let batch_size = self.experiment.file.training.eval_batch_size.max(1);
+        let mut total = 0.0;
+        let device = &self.backend.device;
+        for start in (0..dataset.len()).step_by(batch_size) {
+            let end = (start + batch_size).min(dataset.len());
+            let images = batcher.images(dataset.images(start..end), device);
+            let labels: Vec<i64> = dataset.labels()[start..end]
+                .iter()
+                .map(|&l| l.into())
+                .collect();
+            let targets =
+                Tensor::<1, Int>::from_data(TensorData::new(labels, [end - start]), device);
+            let loss = self.net.loss(self.net.forward(images), targets);
+            total += loss.into_scalar::<f64>() * (end - start) as f64;
+        }
+        Ok(total / dataset.len().max(1) as f64)
+    }
+}
+
 /// Loads `split`, keeping its first `size` items if asked.
 pub fn load_split(
     source: &DataSource,

@@ -4,8 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use trainer::cli::{Cli, Command, TrainArgs};
+use trainer::cli::{Cli, Command};
 use trainer::commands;
 use trainer::error::{fold, one_line};
 
@@ -15,6 +14,7 @@ use trainer::error::{fold, one_line};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    trainer::backend::ensure_runtime_dir();
     // A bug or a backend that panics still ends in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let message = info
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         eprintln!("error: internal failure: {}", fold(&message));
     }));
 
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_env() {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => err.exit(), // --help, --version
         Err(err) => {
@@ -35,15 +35,14 @@ fn main() -> ExitCode {
             let lines: Vec<&str> = rendered
                 .lines()
                 .map(str::trim)
-                .filter(|line| {
-                    !line.is_empty() && !line.starts_with("Usage:") && !line.starts_with("For more")
-                })
+                .take_while(|line| !line.starts_with("Usage:"))
+                .filter(|line| !line.is_empty() && !line.starts_with("For more"))
                 .collect();
             eprintln!("{}", lines.join(" "));
             return ExitCode::from(2);
         }
     };
-    let outcome = match cli.command.unwrap_or(Command::Train(TrainArgs::default())) {
+    let outcome = match cli.into_command() {
         Command::Train(args) => commands::train::run(&args),
         Command::Predict(args) => commands::predict::run(&args),
         Command::Info(args) => commands::info::run(&args),

@@ -1,11 +1,13 @@
-//! `trainer eval`: a run's confusion matrix on the test split, without retraining.
+//! `trainer eval`: a run's test loss, accuracy and confusion matrix, without
+//! retraining (Keras's `model.evaluate`, and more).
 
 use crate::cli::EvalArgs;
 use crate::error::Error;
 use crate::evaluation::ConfusionMatrix;
 use crate::inference::{LoadedRun, argmax};
 
-/// Prints accuracy, per-class precision and recall, and the confusion matrix.
+/// Prints the test loss, accuracy, per-class precision and recall, and the
+/// confusion matrix.
 pub fn run(args: &EvalArgs) -> Result<(), Error> {
     let loaded = LoadedRun::open(&args.run)?;
     let test = loaded.test_split(args.run.data.data_dir.as_deref())?;
@@ -14,12 +16,14 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
         .iter()
         .map(|row| argmax(row))
         .collect();
+    let loss = loaded.loss(&test)?;
     println!(
         "run {} on {}, {} test images",
         loaded.run.path().display(),
         loaded.backend.backend.name(),
         test.len()
     );
+    println!("loss: {loss:.4}");
     print!(
         "{}",
         ConfusionMatrix::new(test.labels(), &predicted).report()

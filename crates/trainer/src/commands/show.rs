@@ -46,7 +46,7 @@ pub fn run(args: &ShowArgs) -> Result<(), Error> {
             caption: format!("{name}[{index}]: {}", item.label),
         })
         .collect();
-    let out = match (&args.out, args.grid) {
+    let out = match (&args.output, args.grid) {
         (Some(out), _) => out.clone(),
         (None, None) => PathBuf::from(format!(
             "{name}-{}-label-{}.png",

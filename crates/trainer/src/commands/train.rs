@@ -153,7 +153,7 @@ impl Prepared {
 }
 
 /// The backend and device of `experiment`, with a line for each backend
-/// `auto` passed over.
+/// `auto` passed over, and one when it settled on a software adapter.
 fn select(experiment: &Experiment) -> Result<SelectedBackend, Error> {
     let backend = SelectedBackend::select(experiment.file.backend, experiment.file.device)?;
     for skipped in &backend.skipped {
@@ -162,6 +162,9 @@ fn select(experiment: &Experiment) -> Result<SelectedBackend, Error> {
             crate::error::one_line(skipped),
             backend.backend.name()
         );
+    }
+    if let Some(note) = backend.software_note(experiment.file.backend) {
+        eprintln!("{note}");
     }
     Ok(backend)
 }
