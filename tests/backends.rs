@@ -96,6 +96,66 @@ fn auto_passes_over_wgpu_without_a_driver() {
     assert_eq!(history["run"]["backend"], next.as_str());
 }
 
+/// `auto` in a build with wgpu and a CPU backend: when the adapter it opens
+/// is Mesa's software Vulkan (CI's, and any machine without a GPU), one note
+/// names the CPU backend that trains faster; on a real GPU, none. With
+/// `XDG_RUNTIME_DIR` unset (as in containers), nothing on stderr starts with
+/// `error:`: the Vulkan loader's complaint about it is gone.
+#[test]
+fn auto_on_a_software_adapter_says_so() {
+    let compiled = compiled_backends();
+    let Some(cpu) = compiled.iter().find(|b| *b == "flex" || *b == "ndarray") else {
+        return;
+    };
+    if !compiled.iter().any(|b| b == "wgpu") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("configs/smoke.toml");
+    let output = std::process::Command::new(e2e::trainer_binary())
+        .args(["train", "--config", config.to_str().unwrap()])
+        .args(["--backend", "auto", "--device", "auto"])
+        .args(["--train-size", "320", "--test-size", "100"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let out = e2e::Run::from(output);
+    let header = out
+        .ok()
+        .lines()
+        .find(|l| l.starts_with("burnist: experiment"))
+        .unwrap_or_default()
+        .to_owned();
+    if !header.contains("on wgpu (") {
+        // Another GPU backend came first (cuda, tch on a GPU machine).
+        return;
+    }
+    let software = ["llvmpipe", "lavapipe", "SwiftShader"]
+        .iter()
+        .any(|name| header.contains(name));
+    let notes: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("note: "))
+        .collect();
+    if software {
+        assert_eq!(notes.len(), 1, "{}", out.stdout);
+        assert!(
+            notes[0].ends_with(&format!("`--backend {cpu}` trains several times faster")),
+            "{}",
+            notes[0]
+        );
+    } else {
+        assert!(notes.is_empty(), "{}", out.stdout);
+    }
+    assert!(
+        !out.stderr.lines().any(|l| l.starts_with("error:")),
+        "{}",
+        out.stderr
+    );
+}
+
 /// Without a graphics driver, wgpu is one line that says what to install; a
 /// build without wgpu says which feature to enable.
 #[test]

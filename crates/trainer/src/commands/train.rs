@@ -153,7 +153,7 @@ impl Prepared {
 }
 
 /// The backend and device of `experiment`, with a line for each backend
-/// `auto` passed over, and one when it settled on a software adapter.
+/// `auto` passed over.
 fn select(experiment: &Experiment) -> Result<SelectedBackend, Error> {
     let backend = SelectedBackend::select(experiment.file.backend, experiment.file.device)?;
     for skipped in &backend.skipped {
@@ -162,9 +162,6 @@ fn select(experiment: &Experiment) -> Result<SelectedBackend, Error> {
             crate::error::one_line(skipped),
             backend.backend.name()
         );
-    }
-    if let Some(note) = backend.software_note(experiment.file.backend) {
-        eprintln!("{note}");
     }
     Ok(backend)
 }
@@ -193,7 +190,9 @@ fn run_info(
     }
 }
 
-/// The lines before the first epoch: where, on what, how.
+/// The lines before the first epoch: where, on what, how; and a note when
+/// `auto` settled on a software adapter (on stdout with the header, once
+/// every input has been checked: stderr keeps one line for an error).
 fn header(
     experiment: &Experiment,
     backend: &SelectedBackend,
@@ -204,6 +203,9 @@ fn header(
 ) {
     let file = &experiment.file;
     let settings = &file.training;
+    if let Some(note) = backend.software_note(file.backend) {
+        println!("{note}");
+    }
     println!(
         "burnist: experiment `{}` on {} ({}), kernels {}, seed {}",
         file.name,
