@@ -200,18 +200,24 @@ fn bounds<P: image::Pixel>(
 /// Each pixel's distance from the background, the strongest made 255 (white
 /// ink on black, as MNIST), noise below [`NOISE_FLOOR`] made 0.
 fn ink_strength(panel: &RgbImage, background: Colour) -> GrayImage {
-    let strongest = panel
+    let distances: Vec<f64> = panel
         .pixels()
         .map(|p| distance(colour(p), background))
-        .fold(0.0, f64::max);
-    GrayImage::from_fn(panel.width(), panel.height(), |x, y| {
-        let share = distance(colour(panel.get_pixel(x, y)), background) / strongest.max(1.0);
-        image::Luma([if share < NOISE_FLOOR {
-            0
-        } else {
-            (share * 255.0).round() as u8
-        }])
-    })
+        .collect();
+    let strongest = distances.iter().copied().fold(0.0, f64::max).max(1.0);
+    let ink = distances
+        .iter()
+        .map(|d| {
+            let share = d / strongest;
+            if share < NOISE_FLOOR {
+                0
+            } else {
+                (share * 255.0).round() as u8
+            }
+        })
+        .collect();
+    GrayImage::from_raw(panel.width(), panel.height(), ink)
+        .expect("one value per pixel of the panel")
 }
 
 /// Inclusive bounding box `(left, top, right, bottom)` of the ink, if any.

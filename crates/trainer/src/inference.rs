@@ -76,9 +76,7 @@ impl LoadedRun {
             &self.backend.device,
         )
     }
-}
 
-impl LoadedRun {
     /// The mean categorical cross-entropy over `dataset`: Keras's
     /// `evaluate` loss, computed as the training computes `val_loss`.
     pub fn loss(&self, dataset: &MnistDataset) -> Result<f64, Error> {
