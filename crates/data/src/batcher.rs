@@ -112,7 +112,8 @@ impl MnistBatcher {
         device: &Device,
     ) -> Tensor<4> {
         // One pass over the u8 buffers into one f32 buffer: no per-item tensors.
-        let mut values = Vec::new();
+        let images: Vec<&[u8]> = images.into_iter().collect();
+        let mut values = Vec::with_capacity(images.iter().map(|image| image.len()).sum());
         for image in images {
             self.scaling.extend(&mut values, image);
         }

@@ -58,22 +58,31 @@ pub fn digit_from_image_file(path: &Path) -> Result<[u8; IMAGE_PIXELS], DataErro
         path: path.to_owned(),
         source,
     })?;
+    digit_from_image_bytes(&bytes).map_err(bad)
+}
+
+/// Decodes a PNG or JPEG held in memory (an upload) and turns it into 28x28
+/// MNIST-like pixels; the error says why it cannot.
+pub fn digit_from_image_bytes(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], String> {
+    if bytes.is_empty() {
+        return Err("the picture is empty (0 bytes)".into());
+    }
     // The content decides the format, not the file name.
-    let format = match image::guess_format(&bytes) {
+    let format = match image::guess_format(bytes) {
         Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg)) => format,
-        _ => return Err(bad("not a PNG or JPEG image".into())),
+        _ => return Err("not a PNG or JPEG image".into()),
     };
-    let mut reader = ImageReader::with_format(std::io::Cursor::new(&bytes), format);
+    let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let image = reader.decode().map_err(|err| bad(err.to_string()))?;
+    let image = reader.decode().map_err(|err| err.to_string())?;
     if image.width() == 0 || image.height() == 0 {
-        return Err(bad("the image has no pixels (0x0)".into()));
+        return Err("the image has no pixels (0x0)".into());
     }
-    digit_from_picture(&image.to_rgb8()).map_err(bad)
+    digit_from_picture(&image.to_rgb8())
 }
 
 /// The MNIST recipe on a picture; the error says why it cannot apply.

@@ -14,7 +14,9 @@ mod source;
 
 pub use batcher::{MnistBatch, MnistBatcher, PixelScaling, one_hot};
 pub use dataset::{MnistDataset, MnistItem, Split};
-pub use digit_image::{INK_THRESHOLD, MAX_SIDE, digit_from_image_file, digit_from_picture};
+pub use digit_image::{
+    INK_THRESHOLD, MAX_SIDE, digit_from_image_bytes, digit_from_image_file, digit_from_picture,
+};
 pub use error::DataError;
 pub use idx::{IdxImages, read_idx_images, read_idx_labels};
 pub use loader::MnistLoader;

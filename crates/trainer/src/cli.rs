@@ -59,6 +59,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// List the runs under an artifacts directory with their final accuracy.
     Runs(RunsArgs),
+    /// Serve a web page: browse runs, watch a training live, draw a digit for a run to read.
+    Serve(ServeArgs),
 }
 
 /// The clap command of [`Cli`], its help completed: each override of `train`
@@ -319,6 +321,20 @@ pub struct RunsArgs {
     /// The artifacts directory.
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub artifacts: PathBuf,
+}
+
+/// `trainer serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The artifacts directory whose runs are served (read only).
+    #[arg(long, value_name = "DIR", default_value = "artifacts")]
+    pub artifacts: PathBuf,
+    /// Address to listen on; anything but loopback makes the runs readable by others.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
 }
 
 #[cfg(test)]

@@ -65,6 +65,14 @@ pub enum Error {
     /// Values a backend could not hand back to the host.
     #[error("cannot read the predictions back: {0}")]
     Readback(String),
+    /// The web server could not listen or stopped.
+    #[error("cannot serve on {address}")]
+    Serve {
+        /// Host and port.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A bad command-line value no parser caught.
     #[error("{0}")]
     Usage(String),

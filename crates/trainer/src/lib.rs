@@ -19,6 +19,7 @@
 //! | [`evaluation`] | the confusion matrix |
 //! | [`history`] | what a run records |
 //! | [`runs`] | run directories, locks, atomic writes |
+//! | [`serve`] | the web app of `trainer serve` |
 //! | [`numpy`] | numbers printed as the notebook prints them |
 //! | [`error`] | the errors, in one line |
 //! | [`commands`] | one module per subcommand |
@@ -40,6 +41,7 @@ pub mod pictures;
 pub mod renderer;
 pub mod resume;
 pub mod runs;
+pub mod serve;
 pub mod stop;
 pub mod training;
 

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::Show(args) => commands::show::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Runs(args) => commands::runs::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

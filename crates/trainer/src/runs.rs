@@ -246,6 +246,25 @@ impl RunDir {
 }
 
 /// The `run-NNN` directories under `parent`, in increasing order.
+impl RunDir {
+    /// An existing run directory, whatever its state: what a reader that
+    /// lists runs holds.
+    pub fn at(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    /// Whether a training holds this run's lock now. Probed with a shared
+    /// lock on a read-only handle, so that a reader never writes into the run.
+    pub fn in_use(&self) -> bool {
+        std::fs::File::open(self.path.join(".lock")).is_ok_and(|file| {
+            matches!(
+                file.try_lock_shared(),
+                Err(std::fs::TryLockError::WouldBlock)
+            )
+        })
+    }
+}
+
 fn run_numbers(parent: &Path) -> Result<Vec<(u32, PathBuf)>, RunError> {
     let entries = std::fs::read_dir(parent).map_err(|source| RunError::List {
         path: parent.to_owned(),

@@ -1,0 +1,45 @@
+//! `trainer serve`: the web app over an artifacts directory, until Ctrl-C.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use crate::cli::ServeArgs;
+use crate::error::Error;
+use crate::serve::{Catalog, router};
+
+/// Serves the runs under `args.artifacts` on `args.host`:`args.port`.
+pub fn run(args: &ServeArgs) -> Result<(), Error> {
+    let address = SocketAddr::new(args.host, args.port);
+    let serve_error = |source| Error::Serve { address, source };
+    // Decoding pictures is CPU work: more blocking threads than cores only
+    // adds memory (each thread's allocator heap), not speed.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cores)
+        .enable_all()
+        .build()
+        .map_err(serve_error)?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(serve_error)?;
+        let bound = listener.local_addr().map_err(serve_error)?;
+        if !args.host.is_loopback() {
+            eprintln!(
+                "warning: listening on {bound}: anyone who can reach this machine can read these runs"
+            );
+        }
+        println!(
+            "serving the runs of {} on http://{bound}/ (Ctrl-C stops)",
+            args.artifacts.display()
+        );
+        // Tests and scripts read the address from this line.
+        let _ = std::io::stdout().flush();
+        axum::serve(listener, router(Catalog::new(&args.artifacts)))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(serve_error)
+    })
+}
