@@ -9,7 +9,7 @@ use data::PixelScaling;
 use model::Kernels;
 
 use crate::backend::{BackendChoice, DeviceChoice};
-use crate::config::ExperimentFile;
+use crate::config::{Assignment, ConfigError, ExperimentFile};
 
 /// The Keras MNIST notebook, trained in Rust on Burn.
 ///
@@ -59,6 +59,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// List the runs under an artifacts directory with their final accuracy.
     Runs(RunsArgs),
+    /// Train every combination of values (`--set KEY=V1,V2`), then summarise and compare them.
+    Sweep(SweepArgs),
+    /// Compare runs: the settings that differ, final metrics, validation curves in one picture.
+    Compare(CompareArgs),
     /// Serve a web page: browse runs, watch a training live, draw a digit for a run to read.
     Serve(ServeArgs),
 }
@@ -175,6 +179,10 @@ pub struct TrainArgs {
     /// Validate on the first N test images only
     #[arg(long, value_name = "N")]
     pub test_size: Option<usize>,
+    /// Set any key of the experiment file, e.g. `--set optimizer.learning_rate=1e-4`
+    /// (repeatable; TOML values, bare words are strings; the flags above win).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<Assignment>,
     /// Continue the latest unfinished run of the experiment from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
@@ -184,8 +192,10 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// Applies the command-line overrides to an experiment file.
-    pub fn apply(&self, mut file: ExperimentFile) -> ExperimentFile {
+    /// Applies the command-line overrides to an experiment file: the
+    /// `--set`s in order, then the flags.
+    pub fn apply(&self, file: ExperimentFile) -> Result<ExperimentFile, ConfigError> {
+        let mut file = file.set(&self.set)?;
         fn set<T: Clone>(target: &mut T, value: &Option<T>) {
             if let Some(value) = value {
                 *target = value.clone();
@@ -209,7 +219,7 @@ impl TrainArgs {
         if self.data.data_dir.is_some() {
             file.data.dir.clone_from(&self.data.data_dir);
         }
-        file
+        Ok(file)
     }
 }
 
@@ -321,6 +331,34 @@ pub struct RunsArgs {
     /// The artifacts directory.
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub artifacts: PathBuf,
+}
+
+/// `trainer sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Experiment file (TOML) every point starts from [default: the notebook].
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A key and the values to try, comma-separated (repeatable: the grid of every combination).
+    #[arg(long = "set", value_name = "KEY=V1,V2,...", required = true)]
+    pub set: Vec<Assignment>,
+    /// Directory under which run and sweep directories are created [default: artifacts].
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// Print one `trainer train` command per point instead of training (for a job scheduler).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `trainer compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Runs, experiments (each of their runs) or sweeps (the runs of their summary.csv).
+    #[arg(required = true, value_name = "RUN_OR_EXPERIMENT")]
+    pub runs: Vec<PathBuf>,
+    /// The picture of their validation curves.
+    #[arg(short, long, value_name = "FILE", default_value = "compare.png")]
+    pub output: PathBuf,
 }
 
 /// `trainer serve`.

@@ -28,6 +28,14 @@ pub enum ConfigError {
         /// The parser's message, on one line.
         message: String,
     },
+    /// A `--set KEY=VALUE` that names no key or gives it a value of the wrong type.
+    #[error("--set {assignment}: {message}")]
+    Set {
+        /// The assignment as given.
+        assignment: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A value is out of its range.
     #[error("config key `{key}` = {value}: {reason}")]
     Invalid {
@@ -315,6 +323,78 @@ impl ExperimentFile {
     }
 }
 
+/// One `--set KEY=VALUE`: a dotted key of the experiment file and a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// `section.key`, as in the TOML file.
+    pub key: String,
+    /// A TOML value (`3`, `1e-4`, `"unit"`, `true`); a bare word is a string.
+    pub value: String,
+}
+
+impl std::str::FromStr for Assignment {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok(Self {
+                key: key.trim().to_owned(),
+                value: value.trim().to_owned(),
+            }),
+            _ => Err(format!(
+                "`{text}` is not KEY=VALUE (e.g. training.epochs=5)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Assignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+impl Assignment {
+    /// The value as TOML: a number, boolean, quoted string, array or
+    /// table as written, anything else (`unit`, `flex`) as a string.
+    fn toml_value(&self) -> toml::Value {
+        toml::from_str::<toml::Table>(&format!("v = {}", self.value))
+            .ok()
+            .and_then(|mut table| table.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(self.value.clone()))
+    }
+}
+
+impl ExperimentFile {
+    /// The file with each assignment applied in order, as if written in it:
+    /// unknown keys and wrong types are refused as in a file.
+    pub fn set(self, assignments: &[Assignment]) -> Result<Self, ConfigError> {
+        let mut file = self;
+        for assignment in assignments {
+            let error = |message: String| ConfigError::Set {
+                assignment: assignment.to_string(),
+                message: crate::error::fold(&message),
+            };
+            let mut table = toml::Table::try_from(&file).map_err(|err| error(err.to_string()))?;
+            let mut parts: Vec<&str> = assignment.key.split('.').collect();
+            let leaf = parts.pop().unwrap_or_default();
+            let mut section = &mut table;
+            for part in parts {
+                section = section
+                    .entry(part)
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .ok_or_else(|| error(format!("`{part}` is a value, not a section")))?;
+            }
+            section.insert(leaf.to_owned(), assignment.toml_value());
+            file = toml::Value::Table(table)
+                .try_into()
+                .map_err(|err: toml::de::Error| error(err.message().to_owned()))?;
+        }
+        Ok(file)
+    }
+}
+
 /// A checked experiment: every value in range, the Burn configs built.
 #[derive(Debug, Clone)]
 pub struct Experiment {
@@ -477,6 +557,60 @@ mod tests {
                 proptest::prop_assert!(experiment.file.training.epochs >= 1);
             }
         }
+    }
+
+    fn assignments(texts: &[&str]) -> Vec<Assignment> {
+        texts.iter().map(|text| text.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn set_changes_any_key_as_the_file_would() {
+        let file = ExperimentFile::default()
+            .set(&assignments(&[
+                "training.epochs=5",
+                "optimizer.learning_rate = 1e-4",
+                "data.scaling=unit",
+                "name=\"sweep\"",
+                "data.train_size=1000",
+                "seed=7",
+            ]))
+            .unwrap();
+        let from_toml: ExperimentFile = toml::from_str(
+            "name = \"sweep\"\nseed = 7\n[training]\nepochs = 5\n[optimizer]\nlearning_rate = 1e-4\n[data]\nscaling = \"unit\"\ntrain_size = 1000\n",
+        )
+        .unwrap();
+        assert_eq!(file, from_toml);
+    }
+
+    #[test]
+    fn set_refuses_unknown_keys_and_wrong_types() {
+        for (text, message) in [
+            (
+                "training.epochz=3",
+                "--set training.epochz=3: unknown field `epochz`",
+            ),
+            (
+                "training.epochs=three",
+                "--set training.epochs=three: invalid type: string \"three\", expected usize",
+            ),
+            (
+                "training.epochs.x=1",
+                "--set training.epochs.x=1: `epochs` is a value, not a section",
+            ),
+            ("colour=1", "--set colour=1: unknown field `colour`"),
+            (
+                "data.scaling=log",
+                "--set data.scaling=log: unknown variant `log`",
+            ),
+        ] {
+            let err = ExperimentFile::default()
+                .set(&assignments(&[text]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(message), "{text}: {err}");
+        }
+        assert!("=3".parse::<Assignment>().is_err());
+        assert!("epochs".parse::<Assignment>().is_err());
     }
 
     #[test]

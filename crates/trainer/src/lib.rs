@@ -17,6 +17,8 @@
 //! | [`artifacts`] | a finished run's pictures |
 //! | [`pictures`] | drawing digits, curves and the confusion matrix |
 //! | [`evaluation`] | the confusion matrix |
+//! | [`sweep`] | a grid of settings, its summary |
+//! | [`compare`] | runs side by side |
 //! | [`history`] | what a run records |
 //! | [`runs`] | run directories, locks, atomic writes |
 //! | [`serve`] | the web app of `trainer serve` |
@@ -30,6 +32,7 @@ pub mod checkpoints;
 pub mod classifier;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod error;
 pub mod evaluation;
@@ -43,6 +46,7 @@ pub mod resume;
 pub mod runs;
 pub mod serve;
 pub mod stop;
+pub mod sweep;
 pub mod training;
 
 pub use error::Error;

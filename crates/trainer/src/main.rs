@@ -43,12 +43,14 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match cli.into_command() {
-        Command::Train(args) => commands::train::run(&args),
+        Command::Train(args) => commands::train::run(&args).map(drop),
         Command::Predict(args) => commands::predict::run(&args),
         Command::Info(args) => commands::info::run(&args),
         Command::Show(args) => commands::show::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Runs(args) => commands::runs::run(&args),
+        Command::Sweep(args) => commands::sweep::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
     };
     match outcome {

@@ -174,6 +174,67 @@ pub fn save_curves(path: &Path, epochs: &[EpochRecord], step_losses: &[f64]) -> 
     })
 }
 
+/// Validation loss (log scale) and accuracy per epoch of several runs,
+/// overlaid, one colour per run, labelled.
+pub fn save_comparison(path: &Path, runs: &[(String, &[EpochRecord])]) -> Result<()> {
+    let last_epoch = runs
+        .iter()
+        .flat_map(|(_, epochs)| epochs.last())
+        .map(|e| e.epoch as f64)
+        .fold(1.0, f64::max);
+    let finite = |values: Vec<f64>| values.into_iter().filter(|v| v.is_finite() && *v > 0.0);
+    let values = |value: fn(&EpochRecord) -> f64| -> Vec<f64> {
+        runs.iter()
+            .flat_map(|(_, epochs)| epochs.iter().map(value))
+            .collect()
+    };
+    let (low, high) = finite(values(|e| e.val_loss))
+        .fold((f64::MAX, f64::MIN), |(lo, hi), l| (lo.min(l), hi.max(l)));
+    let (low, high) = if low <= high {
+        (low * 0.8, high * 1.25)
+    } else {
+        (0.01, 10.0)
+    };
+    let lowest = finite(values(|e| e.val_accuracy)).fold(1.0f64, f64::min);
+    let legend_height = 24 * runs.len() as u32;
+
+    render(path, (1100, 440 + legend_height), |root| {
+        root.fill(&WHITE)?;
+        let (charts, legend) = root.split_vertically(440);
+        let (left, right) = charts.split_horizontally(550);
+        let mut loss = ChartBuilder::on(&left)
+            .caption("validation loss (log scale)", (FONT, 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..last_epoch, (low..high).log_scale())?;
+        loss.configure_mesh().x_desc("epoch").draw()?;
+        let mut accuracy = ChartBuilder::on(&right)
+            .caption("validation accuracy", (FONT, 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..last_epoch, (lowest - 0.02).max(0.0)..1.0)?;
+        accuracy.configure_mesh().x_desc("epoch").draw()?;
+        for (index, (label, epochs)) in runs.iter().enumerate() {
+            let colour = Palette99::pick(index).to_rgba();
+            let colour = RGBColor(colour.0, colour.1, colour.2);
+            let points = |value: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
+                epochs.iter().map(|e| (e.epoch as f64, value(e))).collect()
+            };
+            draw_epoch_series(&mut loss, points(|e| e.val_loss), colour, label)?;
+            draw_epoch_series(&mut accuracy, points(|e| e.val_accuracy), colour, label)?;
+            let y = 4 + 24 * index as i32;
+            legend.draw(&Rectangle::new(
+                [(20, y + 4), (44, y + 14)],
+                colour.filled(),
+            ))?;
+            legend.draw(&Text::new(label.clone(), (52, y), (FONT, 16).into_font()))?;
+        }
+        Ok(())
+    })
+}
+
 type Chart<'a, 'b, Y> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>;
 

@@ -66,8 +66,9 @@ pub struct Resumption {
 }
 
 /// The flags `--resume` refuses, with whether each was given.
-fn overrides(args: &TrainArgs) -> [(&'static str, bool); 8] {
+fn overrides(args: &TrainArgs) -> [(&'static str, bool); 9] {
     [
+        ("--set", !args.set.is_empty()),
         ("--seed", args.seed.is_some()),
         ("--batch-size", args.batch_size.is_some()),
         ("--learning-rate", args.learning_rate.is_some()),

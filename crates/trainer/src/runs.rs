@@ -100,21 +100,8 @@ pub struct RunDir {
 impl RunDir {
     /// Creates the next free `run-NNN` under `<artifacts>/<experiment>/`.
     pub fn create(artifacts: &Path, experiment: &str) -> Result<Self, RunError> {
-        let parent = artifacts.join(experiment);
-        std::fs::create_dir_all(&parent).map_err(|source| RunError::CreateArtifacts {
-            path: parent.clone(),
-            source,
-        })?;
-        let mut number = run_numbers(&parent)?.last().map_or(1, |(n, _)| n + 1);
-        loop {
-            let path = parent.join(format!("{RUN_PREFIX}{number:03}"));
-            // create_dir fails if another process took this number meanwhile.
-            match std::fs::create_dir(&path) {
-                Ok(()) => return Ok(Self { path }),
-                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => number += 1,
-                Err(source) => return Err(RunError::CreateRun { path, source }),
-            }
-        }
+        let path = create_numbered(&artifacts.join(experiment), RUN_PREFIX)?;
+        Ok(Self { path })
     }
 
     /// A finished run: `path` itself, or the latest finished run of the
@@ -247,6 +234,14 @@ impl RunDir {
 
 /// The `run-NNN` directories under `parent`, in increasing order.
 impl RunDir {
+    /// Every `run-NNN` of an experiment directory, in order of number.
+    pub fn experiment_runs(experiment: &Path) -> Result<Vec<Self>, RunError> {
+        Ok(run_numbers(experiment)?
+            .into_iter()
+            .map(|(_, path)| Self { path })
+            .collect())
+    }
+
     /// An existing run directory, whatever its state: what a reader that
     /// lists runs holds.
     pub fn at(path: PathBuf) -> Self {
@@ -266,6 +261,11 @@ impl RunDir {
 }
 
 fn run_numbers(parent: &Path) -> Result<Vec<(u32, PathBuf)>, RunError> {
+    numbered(parent, RUN_PREFIX)
+}
+
+/// The directories `<prefix>NNN` in `parent`, by number.
+fn numbered(parent: &Path, prefix: &str) -> Result<Vec<(u32, PathBuf)>, RunError> {
     let entries = std::fs::read_dir(parent).map_err(|source| RunError::List {
         path: parent.to_owned(),
         source,
@@ -274,12 +274,35 @@ fn run_numbers(parent: &Path) -> Result<Vec<(u32, PathBuf)>, RunError> {
         .filter_map(|entry| entry.ok())
         .filter_map(|entry| {
             let name = entry.file_name();
-            let number = name.to_str()?.strip_prefix(RUN_PREFIX)?.parse().ok()?;
+            let number = name.to_str()?.strip_prefix(prefix)?.parse().ok()?;
             Some((number, entry.path()))
         })
         .collect();
     runs.sort();
     Ok(runs)
+}
+
+/// Creates `<parent>/<prefix>NNN`, one past the highest number there; two
+/// processes creating at once get different numbers.
+fn create_numbered(parent: &Path, prefix: &str) -> Result<PathBuf, RunError> {
+    std::fs::create_dir_all(parent).map_err(|source| RunError::CreateArtifacts {
+        path: parent.to_owned(),
+        source,
+    })?;
+    let mut number = numbered(parent, prefix)?.last().map_or(1, |(n, _)| n + 1);
+    loop {
+        let path = parent.join(format!("{prefix}{number:03}"));
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => number += 1,
+            Err(source) => return Err(RunError::CreateRun { path, source }),
+        }
+    }
+}
+
+/// Creates the next `<artifacts>/<experiment>/sweep-NNN/` of `trainer sweep`.
+pub fn create_sweep_dir(artifacts: &Path, experiment: &str) -> Result<PathBuf, RunError> {
+    create_numbered(&artifacts.join(experiment), "sweep-")
 }
 
 /// Writes `contents` to a temporary file beside `path`, then renames it into

@@ -22,8 +22,8 @@ use crate::training::{Start, fit};
 const SHOWN_PREDICTIONS: usize = 4;
 
 /// Trains the experiment that `args` describe (or resumes it) and writes its
-/// run directory.
-pub fn run(args: &TrainArgs) -> Result<(), Error> {
+/// run directory, which it returns.
+pub fn run(args: &TrainArgs) -> Result<RunDir, Error> {
     let artifacts = args.artifacts.as_deref().unwrap_or(Path::new("artifacts"));
     let file = match &args.config {
         Some(path) => ExperimentFile::load(path)?,
@@ -33,7 +33,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         let name = args.name.clone().unwrap_or(file.name);
         return resume(resume::prepare(args, &name, artifacts)?);
     }
-    let prepared = Prepared::new(args.apply(file).validate()?)?;
+    let prepared = Prepared::new(args.apply(file)?.validate()?)?;
     // The run directory only once everything it needs is there.
     let run = RunDir::create(artifacts, &prepared.experiment.file.name)?;
     let _lock = run.lock()?;
@@ -43,11 +43,12 @@ pub fn run(args: &TrainArgs) -> Result<(), Error> {
         step_losses: Vec::new(),
         checkpoint: None,
     };
-    prepared.finish(&run, start)
+    prepared.finish(&run, start)?;
+    Ok(run)
 }
 
 /// Continues an unfinished run after its last complete checkpoint.
-fn resume(resumption: Resumption) -> Result<(), Error> {
+fn resume(resumption: Resumption) -> Result<RunDir, Error> {
     let Resumption {
         run,
         lock: _lock,
@@ -72,7 +73,8 @@ fn resume(resumption: Resumption) -> Result<(), Error> {
         step_losses,
         checkpoint,
     };
-    prepared.finish(&run, start)
+    prepared.finish(&run, start)?;
+    Ok(run)
 }
 
 /// An experiment ready to train, new or resumed: its backend chosen and its

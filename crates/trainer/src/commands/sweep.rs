@@ -1,0 +1,72 @@
+//! `trainer sweep`: the grid of `--set` values trained one point after the
+//! other, each a normal run, then the sweep's summary and picture.
+
+use std::path::Path;
+
+use crate::cli::{SweepArgs, TrainArgs};
+use crate::compare::{Compared, save_picture, table};
+use crate::config::ExperimentFile;
+use crate::error::Error;
+use crate::runs::create_sweep_dir;
+use crate::sweep::{PICTURE_FILE, Point, grid, train_command, write_summary};
+
+/// Trains (or, with `--dry-run`, prints) every point of the grid.
+pub fn run(args: &SweepArgs) -> Result<(), Error> {
+    let base = match &args.config {
+        Some(path) => ExperimentFile::load(path)?,
+        None => ExperimentFile::default(),
+    };
+    let points = grid(&args.set);
+    // Every point is checked before the first trains: a typo in the last
+    // value fails now, not hours in.
+    let mut name = None;
+    for point in &points {
+        let experiment = base.clone().set(point)?.validate()?;
+        name.get_or_insert(experiment.file.name);
+    }
+    if args.dry_run {
+        for point in &points {
+            println!(
+                "{}",
+                train_command(args.config.as_deref(), args.artifacts.as_deref(), point)
+            );
+        }
+        return Ok(());
+    }
+    let artifacts = args.artifacts.as_deref().unwrap_or(Path::new("artifacts"));
+    let dir = create_sweep_dir(artifacts, &name.unwrap_or(base.name))?;
+    let mut trained = Vec::new();
+    for (index, point) in points.iter().enumerate() {
+        let settings: Vec<String> = point.iter().map(ToString::to_string).collect();
+        println!(
+            "sweep point {}/{}: {}",
+            index + 1,
+            points.len(),
+            settings.join(" ")
+        );
+        let run = super::train::run(&TrainArgs {
+            config: args.config.clone(),
+            artifacts: Some(artifacts.to_owned()),
+            set: point.clone(),
+            ..TrainArgs::default()
+        })?;
+        trained.push(Point {
+            assignments: point.clone(),
+            run,
+        });
+        // After each point: a sweep stopped halfway keeps the summary of what ran.
+        write_summary(&dir, &trained)?;
+    }
+    let runs = trained
+        .iter()
+        .map(|point| Compared::load(point.run.path()))
+        .collect::<Result<Vec<_>, _>>()?;
+    print!("{}", table(&runs));
+    save_picture(&dir.join(PICTURE_FILE), &runs)?;
+    println!(
+        "sweep: {} ({} runs, summary.csv, {PICTURE_FILE})",
+        dir.display(),
+        runs.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! `trainer sweep` and `trainer compare` end to end, on the smoke config.
+
+mod e2e;
+
+use e2e::{read_json, repo_root, trainer};
+
+/// The sweep's options: two values of two keys, and a constant third.
+fn sweep_args(extra: &[&str]) -> Vec<String> {
+    let config = repo_root().join("configs/smoke.toml");
+    let mut args: Vec<String> = [
+        "sweep",
+        "--config",
+        config.to_str().unwrap(),
+        "--set",
+        "optimizer.learning_rate=0.001,0.0005",
+        "--set",
+        "training.batch_size=32,64",
+        "--set",
+        "data.train_size=600",
+        "--artifacts",
+        "artifacts",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+#[test]
+fn a_sweep_over_two_keys_trains_four_runs_and_compares_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = sweep_args(&["--dry-run"]);
+    let dry = trainer(
+        dir.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let commands: Vec<&str> = dry.ok().lines().collect();
+    assert_eq!(commands.len(), 4, "{commands:?}");
+    assert!(
+        commands[1].starts_with("trainer train --config "),
+        "{}",
+        commands[1]
+    );
+    assert!(
+        commands[1].ends_with(
+            "--artifacts artifacts --set optimizer.learning_rate=0.001 --set training.batch_size=64 --set data.train_size=600"
+        ),
+        "{}",
+        commands[1]
+    );
+    assert!(
+        !dir.path().join("artifacts").exists(),
+        "a dry run trains nothing"
+    );
+
+    let args = sweep_args(&[]);
+    trainer(
+        dir.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .ok();
+    let experiment = dir.path().join("artifacts/smoke");
+    let expected = [("0.001", 32), ("0.001", 64), ("0.0005", 32), ("0.0005", 64)];
+    for (index, (rate, batch)) in expected.iter().enumerate() {
+        let run = experiment.join(format!("run-{:03}", index + 1));
+        assert!(
+            run.join("model.bpk").is_file(),
+            "{} finished",
+            run.display()
+        );
+        let config = read_json(&run.join("config.json"));
+        assert_eq!(
+            config["optimizer"]["learning_rate"],
+            rate.parse::<f64>().unwrap()
+        );
+        assert_eq!(config["training"]["batch_size"], *batch);
+        assert_eq!(config["data"]["train_size"], 600);
+    }
+    let sweep = experiment.join("sweep-001");
+    let summary = std::fs::read_to_string(sweep.join("summary.csv")).unwrap();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(
+        lines[0],
+        "optimizer.learning_rate,training.batch_size,data.train_size,run,epochs,loss,accuracy,val_loss,val_accuracy,seconds"
+    );
+    assert_eq!(lines.len(), 5, "{summary}");
+    assert!(
+        lines[4].starts_with("0.0005,64,600,smoke/run-004,1,"),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        std::fs::read(sweep.join("compare.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+
+    // The sweep and its experiment compare alike: the differing keys only.
+    for target in ["artifacts/smoke/sweep-001", "artifacts/smoke"] {
+        let out = trainer(dir.path(), &["compare", target, "-o", "both.png"]);
+        let table: Vec<&str> = out.ok().lines().collect();
+        let header: Vec<&str> = table[0].split_whitespace().collect();
+        assert_eq!(
+            header,
+            [
+                "run",
+                "optimizer.learning_rate",
+                "training.batch_size",
+                "epochs",
+                "loss",
+                "accuracy",
+                "val_loss",
+                "val_accuracy",
+                "seconds"
+            ],
+            "{target}"
+        );
+        assert_eq!(table.len(), 1 + 4 + 1, "{target}: {table:?}");
+        assert!(
+            table[4].contains("run-004") && table[4].contains("0.0005"),
+            "{}",
+            table[4]
+        );
+        assert!(dir.path().join("both.png").is_file());
+    }
+}
+
+#[test]
+fn a_bad_value_anywhere_in_the_grid_fails_before_any_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("configs/smoke.toml");
+    trainer(
+        dir.path(),
+        &[
+            "sweep",
+            "--config",
+            config.to_str().unwrap(),
+            "--set",
+            "training.epochs=1,0",
+            "--artifacts",
+            "artifacts",
+        ],
+    )
+    .fails_with("config key `training.epochs` = 0: must be at least 1");
+    assert!(!dir.path().join("artifacts").exists());
+}
