@@ -210,6 +210,7 @@ mod tests {
                     version: String::new(),
                     resumes: Vec::new(),
                 },
+                stopped_early: None,
                 epochs: vec![EpochRecord {
                     epoch: 1,
                     loss: 0.5,

@@ -8,6 +8,7 @@ use model::{GeometryError, GeometryField, KerasAdam, KerasNetConfig, Kernels};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendChoice, DeviceChoice};
+use crate::early_stopping::EarlyStoppingSection;
 
 /// Why an experiment file or override is unusable. Each names the file or key.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +116,9 @@ pub struct TrainingSection {
     pub batch_size: usize,
     /// Batch size of validation and prediction (does not change the results). Default 500.
     pub eval_batch_size: usize,
+    /// `[training.early_stopping]`: stop when the validation stops improving. Default: off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStoppingSection>,
 }
 
 /// `[optimizer]`: Adam, with Keras's defaults (Burn's own epsilon is 1e-5).
@@ -175,6 +179,7 @@ impl Default for TrainingSection {
             epochs: 3,
             batch_size: 32,
             eval_batch_size: 500,
+            early_stopping: None,
         }
     }
 }
@@ -263,6 +268,22 @@ impl ExperimentFile {
             MAX_BATCH_SIZE,
         )?;
         in_range("model.filters", self.model.filters, MAX_FILTERS)?;
+        if let Some(early) = &self.training.early_stopping {
+            if early.patience > MAX_EPOCHS {
+                return Err(invalid(
+                    "training.early_stopping.patience",
+                    early.patience,
+                    format!("must be at most {MAX_EPOCHS}"),
+                ));
+            }
+            if !(early.min_delta.is_finite() && early.min_delta >= 0.0) {
+                return Err(invalid(
+                    "training.early_stopping.min_delta",
+                    early.min_delta,
+                    "must be a number >= 0",
+                ));
+            }
+        }
         if let Some(size) = self.data.train_size {
             positive("data.train_size", size)?;
         }
@@ -491,6 +512,14 @@ mod tests {
             ("[model]\nkernel_size = 29", "model.kernel_size"),
             ("[model]\npool_size = 27", "model.pool_size"),
             ("[data]\ntrain_size = 0", "data.train_size"),
+            (
+                "[training.early_stopping]\nmin_delta = -1.0",
+                "training.early_stopping.min_delta",
+            ),
+            (
+                "[training.early_stopping]\npatience = 100000",
+                "training.early_stopping.patience",
+            ),
             ("name = \"../escape\"", "name"),
         ] {
             let err = parse(text).unwrap_err();

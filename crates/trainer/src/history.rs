@@ -9,6 +9,9 @@ pub struct History {
     pub run: RunInfo,
     /// One entry per finished epoch.
     pub epochs: Vec<EpochRecord>,
+    /// Why the training stopped before its last epoch, when early stopping did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<crate::early_stopping::EarlyStop>,
 }
 
 /// What ran, where, when.

@@ -10,6 +10,7 @@
 //! | [`logger`] | `history.json` and `steps.csv`, a Burn `MetricLogger` |
 //! | [`renderer`] | the Keras epoch lines and the progress bar |
 //! | [`stop`] | why a training stopped early |
+//! | [`early_stopping`] | Keras's `EarlyStopping` as a Burn strategy |
 //! | [`checkpoints`] | atomic checkpoints, and which epoch to resume from |
 //! | [`resume`] | `--resume`: which run, on what, with which settings |
 //! | [`classifier`] | the network as Burn's Learner trains it |
@@ -34,6 +35,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod config;
+pub mod early_stopping;
 pub mod error;
 pub mod evaluation;
 pub mod history;

@@ -14,11 +14,12 @@ use crate::backend::SelectedBackend;
 use crate::checkpoints::AtomicCheckpointer;
 use crate::classifier::MnistClassifier;
 use crate::config::Experiment;
+use crate::early_stopping::KerasEarlyStopping;
 use crate::error::Error;
 use crate::history::History;
 use crate::logger::HistoryLogger;
 use crate::renderer::{EpochLines, KerasRenderer};
-use crate::runs::RunDir;
+use crate::runs::{RunDir, write_json};
 use crate::stop::{Stop, Stopper};
 
 /// What a training starts from: a new run, or one resumed after a checkpoint.
@@ -93,6 +94,10 @@ pub fn fit(
     if let Some(epoch) = start.checkpoint {
         training = training.checkpoint(epoch);
     }
+    let early_stopping = settings.early_stopping.map(KerasEarlyStopping::new);
+    if let Some(strategy) = &early_stopping {
+        training = training.early_stopping(strategy.clone());
+    }
     let result = training.launch(Learner::new(model, optimizer, experiment.learning_rate()));
     lines.print_rest();
 
@@ -109,6 +114,13 @@ pub fn fit(
     }
     if let Some(error) = result.error {
         return Err(Error::Training(error.to_string()));
+    }
+    if let Some(stop) = early_stopping.and_then(|strategy| strategy.stopped()) {
+        println!("{}", stop.line());
+        let mut history = History::load(&run.history())?;
+        history.stopped_early = Some(stop);
+        write_json(&run.history(), &history)?;
+        return Ok(result.model.net);
     }
     if result.interrupted.is_some() || done < settings.epochs {
         return Err(Error::Stopped {

@@ -113,6 +113,7 @@ impl Prepared {
                 self.test.len(),
             ),
             epochs: Vec::new(),
+            stopped_early: None,
         }
     }
 

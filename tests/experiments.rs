@@ -1,4 +1,5 @@
-//! `trainer sweep` and `trainer compare` end to end, on the smoke config.
+//! Experiments beyond the notebook, end to end on the smoke config: early
+//! stopping, `trainer sweep` and `trainer compare`.
 
 mod e2e;
 
@@ -143,4 +144,46 @@ fn a_bad_value_anywhere_in_the_grid_fails_before_any_training() {
     )
     .fails_with("config key `training.epochs` = 0: must be at least 1");
     assert!(!dir.path().join("artifacts").exists());
+}
+
+#[test]
+fn early_stopping_ends_a_run_that_stops_improving_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("configs/smoke.toml");
+    let out = trainer(
+        dir.path(),
+        &[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--artifacts",
+            "artifacts",
+            "--set",
+            "training.epochs=8",
+            "--set",
+            "data.train_size=300",
+            // No later epoch beats the first by 10: patience 2 ends it after epoch 3.
+            "--set",
+            "training.early_stopping.min_delta=10",
+            "--set",
+            "training.early_stopping.patience=2",
+        ],
+    );
+    let stdout = out.ok();
+    assert!(
+        stdout.contains(
+            "early stopping after epoch 3: val_loss has not improved by more than 10 for 2 epoch(s)"
+        ),
+        "{stdout}"
+    );
+    let run = dir.path().join("artifacts/smoke/run-001");
+    assert!(
+        run.join("model.bpk").is_file(),
+        "an early-stopped run is finished"
+    );
+    let history = read_json(&run.join("history.json"));
+    assert_eq!(history["epochs"].as_array().unwrap().len(), 3);
+    assert_eq!(history["stopped_early"]["epoch"], 3);
+    assert_eq!(history["stopped_early"]["best_epoch"], 1);
+    assert_eq!(history["stopped_early"]["monitor"], "val_loss");
 }
