@@ -82,7 +82,7 @@ fn a_sweep_over_two_keys_trains_four_runs_and_compares_them() {
     let lines: Vec<&str> = summary.lines().collect();
     assert_eq!(
         lines[0],
-        "optimizer.learning_rate,training.batch_size,data.train_size,run,epochs,loss,accuracy,val_loss,val_accuracy,seconds"
+        "optimizer.learning_rate,training.batch_size,data.train_size,run,epochs,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,seconds"
     );
     assert_eq!(lines.len(), 5, "{summary}");
     assert!(
@@ -186,4 +186,61 @@ fn early_stopping_ends_a_run_that_stops_improving_and_says_why() {
     assert_eq!(history["stopped_early"]["epoch"], 3);
     assert_eq!(history["stopped_early"]["best_epoch"], 1);
     assert_eq!(history["stopped_early"]["monitor"], "val_loss");
+}
+
+#[test]
+fn a_validation_split_holds_out_the_end_of_the_training_set_and_tests_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("configs/smoke.toml");
+    let out = trainer(
+        dir.path(),
+        &[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--artifacts",
+            "artifacts",
+            "--set",
+            "data.train_size=500",
+            "--set",
+            "data.validation_split=0.2",
+        ],
+    );
+    let stdout = out.ok();
+    assert!(
+        stdout.contains("validation: the last 100 training images (validation_split); the 1000 test images are evaluated after training"),
+        "{stdout}"
+    );
+    let test_line = stdout
+        .lines()
+        .find(|line| line.starts_with("test: loss: "))
+        .unwrap_or_else(|| panic!("no test line: {stdout}"));
+    assert!(test_line.ends_with("(1000 images)"), "{test_line}");
+    let history = read_json(&dir.path().join("artifacts/smoke/run-001/history.json"));
+    assert_eq!(history["run"]["train_size"], 400);
+    assert_eq!(history["run"]["test_size"], 100, "the validation images");
+    let accuracy = history["test_accuracy"].as_f64().unwrap();
+    assert!(
+        test_line.contains(&format!("accuracy: {accuracy:.4}")),
+        "{test_line}"
+    );
+    assert!(history["test_loss"].as_f64().unwrap() > 0.0);
+
+    // Without a split, no test record: the test set is the validation.
+    trainer(
+        dir.path(),
+        &[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--artifacts",
+            "artifacts",
+            "--set",
+            "data.train_size=200",
+        ],
+    )
+    .ok();
+    let history = read_json(&dir.path().join("artifacts/smoke/run-002/history.json"));
+    assert!(history.get("test_loss").is_none());
+    assert_eq!(history["run"]["test_size"], 1000);
 }

@@ -63,6 +63,17 @@ impl MnistDataset {
         self
     }
 
+    /// The first `at` items and the rest (Keras's `validation_split` holds
+    /// out the rest).
+    pub fn split_at(mut self, at: usize) -> (Self, Self) {
+        let at = at.min(self.labels.len());
+        let rest = Self {
+            pixels: self.pixels.split_off(at * IMAGE_PIXELS),
+            labels: self.labels.split_off(at),
+        };
+        (self, rest)
+    }
+
     /// The pixels of items `start..end` as one contiguous buffer, or `None` past the end.
     pub fn images(&self, range: std::ops::Range<usize>) -> Option<&[u8]> {
         self.pixels

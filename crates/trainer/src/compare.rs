@@ -210,6 +210,8 @@ mod tests {
                     version: String::new(),
                     resumes: Vec::new(),
                 },
+                test_loss: None,
+                test_accuracy: None,
                 stopped_early: None,
                 epochs: vec![EpochRecord {
                     epoch: 1,

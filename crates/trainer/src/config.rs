@@ -92,6 +92,11 @@ pub struct DataSection {
     /// Validate on the first N test images only. Default: all 10,000.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_size: Option<usize>,
+    /// Hold out this fraction of the training set (its last items) as
+    /// validation, as Keras's `validation_split`; the test set is then
+    /// evaluated once, at the end. Default: none (the test set validates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_split: Option<f64>,
 }
 
 /// `[model]`: the network's shape. Defaults are the notebook's.
@@ -158,6 +163,7 @@ impl Default for DataSection {
             scaling: PixelScaling::Raw,
             train_size: None,
             test_size: None,
+            validation_split: None,
         }
     }
 }
@@ -289,6 +295,15 @@ impl ExperimentFile {
         }
         if let Some(size) = self.data.test_size {
             positive("data.test_size", size)?;
+        }
+        if let Some(split) = self.data.validation_split
+            && !(split > 0.0 && split < 1.0)
+        {
+            return Err(invalid(
+                "data.validation_split",
+                split,
+                "must be between 0 and 1 (exclusive)",
+            ));
         }
         let opt = &self.optimizer;
         if !(opt.learning_rate.is_finite() && opt.learning_rate > 0.0) {
@@ -512,6 +527,8 @@ mod tests {
             ("[model]\nkernel_size = 29", "model.kernel_size"),
             ("[model]\npool_size = 27", "model.pool_size"),
             ("[data]\ntrain_size = 0", "data.train_size"),
+            ("[data]\nvalidation_split = 1.0", "data.validation_split"),
+            ("[data]\nvalidation_split = -0.1", "data.validation_split"),
             (
                 "[training.early_stopping]\nmin_delta = -1.0",
                 "training.early_stopping.min_delta",

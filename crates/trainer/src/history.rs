@@ -9,6 +9,13 @@ pub struct History {
     pub run: RunInfo,
     /// One entry per finished epoch.
     pub epochs: Vec<EpochRecord>,
+    /// The test set's loss after training, when a validation split held the
+    /// validation data out of the training set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_loss: Option<f64>,
+    /// The test set's accuracy (0..1), likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
     /// Why the training stopped before its last epoch, when early stopping did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_early: Option<crate::early_stopping::EarlyStop>,

@@ -80,25 +80,41 @@ impl LoadedRun {
 
     /// The mean categorical cross-entropy over `dataset`: Keras's
     /// `evaluate` loss, computed as the training computes `val_loss`.
-    pub fn loss(&self, dataset: &MnistDataset) -> Result<f64, Error> {
-        let batcher = MnistBatcher::new(self.experiment.file.data.scaling);
-        let batch_size = self.experiment.file.training.eval_batch_size.max(1);
-        let mut total = 0.0;
-        let device = &self.backend.device;
-        for start in (0..dataset.len()).step_by(batch_size) {
-            let end = (start + batch_size).min(dataset.len());
-            let images = batcher.images(dataset.images(start..end), device);
-            let labels: Vec<i64> = dataset.labels()[start..end]
-                .iter()
-                .map(|&l| l.into())
-                .collect();
-            let targets =
-                Tensor::<1, Int>::from_data(TensorData::new(labels, [end - start]), device);
-            let loss = self.net.loss(self.net.forward(images), targets);
-            total += loss.into_scalar::<f64>() * (end - start) as f64;
-        }
-        Ok(total / dataset.len().max(1) as f64)
+    pub fn loss(&self, dataset: &MnistDataset) -> f64 {
+        mean_loss(
+            &self.net,
+            dataset,
+            self.experiment.file.data.scaling,
+            self.experiment.file.training.eval_batch_size,
+            &self.backend.device,
+        )
     }
+}
+
+/// The mean categorical cross-entropy of `net` over `dataset`, `batch_size`
+/// images at a time, as the training computes `val_loss`.
+pub fn mean_loss(
+    net: &KerasNet,
+    dataset: &MnistDataset,
+    scaling: PixelScaling,
+    batch_size: usize,
+    device: &Device,
+) -> f64 {
+    let batcher = MnistBatcher::new(scaling);
+    let batch_size = batch_size.max(1);
+    let mut total = 0.0;
+    for start in (0..dataset.len()).step_by(batch_size) {
+        let end = (start + batch_size).min(dataset.len());
+        let images = batcher.images(dataset.images(start..end), device);
+        let labels: Vec<i64> = dataset.labels()[start..end]
+            .iter()
+            .map(|&l| l.into())
+            .collect();
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [end - start]), device);
+        let loss = net.loss(net.forward(images), targets);
+        total += loss.into_scalar::<f64>() * (end - start) as f64;
+    }
+    total / dataset.len().max(1) as f64
 }
 
 /// Loads `split`, keeping its first `size` items if asked.

@@ -106,7 +106,8 @@ pub struct Point {
 
 /// Writes `summary.csv` into `dir`: one row per point, the values set, the
 /// run (`experiment/run-NNN` under the artifacts directory), the final
-/// epoch's numbers and the seconds trained.
+/// epoch's numbers, the test set's (after a validation split; else empty)
+/// and the seconds trained.
 pub fn write_summary(dir: &Path, points: &[Point]) -> Result<(), Error> {
     let keys: Vec<String> = points
         .first()
@@ -122,6 +123,8 @@ pub fn write_summary(dir: &Path, points: &[Point]) -> Result<(), Error> {
             "accuracy",
             "val_loss",
             "val_accuracy",
+            "test_loss",
+            "test_accuracy",
             "seconds",
         ]
         .map(String::from),
@@ -143,6 +146,8 @@ pub fn write_summary(dir: &Path, points: &[Point]) -> Result<(), Error> {
             last.map(|e| e.accuracy),
             last.map(|e| e.val_loss),
             last.map(|e| e.val_accuracy),
+            history.test_loss,
+            history.test_accuracy,
         ] {
             row.push(value.map_or_else(String::new, |v| v.to_string()));
         }

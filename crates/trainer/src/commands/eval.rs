@@ -16,7 +16,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Error> {
         .iter()
         .map(|row| argmax(row))
         .collect();
-    let loss = loaded.loss(&test)?;
+    let loss = loaded.loss(&test);
     println!(
         "run {} on {}, {} test images",
         loaded.run.path().display(),

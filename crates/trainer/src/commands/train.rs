@@ -12,7 +12,7 @@ use crate::cli::TrainArgs;
 use crate::config::{Experiment, ExperimentFile};
 use crate::error::Error;
 use crate::history::{History, Resume, RunInfo};
-use crate::inference::{load_split, predict_probabilities};
+use crate::inference::{argmax, load_split, mean_loss, predict_probabilities};
 use crate::numpy::print_first_predictions;
 use crate::resume::{self, Resumption};
 use crate::runs::{RunDir, write_atomic, write_json};
@@ -78,13 +78,17 @@ fn resume(resumption: Resumption) -> Result<RunDir, Error> {
 }
 
 /// An experiment ready to train, new or resumed: its backend chosen and its
-/// data loaded.
+/// data loaded and split.
 struct Prepared {
     experiment: Experiment,
     backend: SelectedBackend,
     source: DataSource,
     train: MnistDataset,
-    test: MnistDataset,
+    /// What validates each epoch: the test set, or the held-out part of
+    /// the training set.
+    valid: MnistDataset,
+    /// The test set, when a validation split keeps it for the end.
+    test: Option<MnistDataset>,
 }
 
 impl Prepared {
@@ -94,11 +98,33 @@ impl Prepared {
         let source = DataSource::resolve(data.dir.as_deref())?;
         let train = load_split(&source, Split::Train, data.train_size)?;
         let test = load_split(&source, Split::Test, data.test_size)?;
+        let (train, valid, test) = match data.validation_split {
+            None => (train, test, None),
+            Some(split) => {
+                // Keras: the last `split` of the samples, before shuffling.
+                let total = train.len();
+                let at = (total as f64 * (1.0 - split)) as usize;
+                if at == 0 || at == total {
+                    return Err(crate::config::ConfigError::Invalid {
+                        key: "data.validation_split",
+                        value: split.to_string(),
+                        reason: format!(
+                            "holds out {} of the {total} training images; training and validation need one each",
+                            total - at
+                        ),
+                    }
+                    .into());
+                }
+                let (train, valid) = train.split_at(at);
+                (train, valid, Some(test))
+            }
+        };
         Ok(Self {
             experiment,
             backend,
             source,
             train,
+            valid,
             test,
         })
     }
@@ -110,9 +136,11 @@ impl Prepared {
                 &self.experiment,
                 &self.backend,
                 self.train.len(),
-                self.test.len(),
+                self.valid.len(),
             ),
             epochs: Vec::new(),
+            test_loss: None,
+            test_accuracy: None,
             stopped_early: None,
         }
     }
@@ -125,11 +153,29 @@ impl Prepared {
             backend,
             source,
             train,
+            valid,
             test,
         } = self;
-        header(&experiment, &backend, &source, run, train.len(), test.len());
-        let net = fit(&experiment, run, &backend, train, test.clone(), start)?;
-        artifacts::save(run, &experiment, &net, &test, &backend.device)?;
+        header(
+            &experiment,
+            &backend,
+            &source,
+            run,
+            train.len(),
+            valid.len(),
+        );
+        if let Some(test) = &test {
+            println!(
+                "validation: the last {} training images (validation_split); the {} test images are evaluated after training",
+                valid.len(),
+                test.len()
+            );
+        }
+        let net = fit(&experiment, run, &backend, train, valid.clone(), start)?;
+        artifacts::save(run, &experiment, &net, &valid, &backend.device)?;
+        if let Some(test) = &test {
+            evaluate_test(run, &experiment, &net, test, &backend)?;
+        }
         // Through a temporary file like every artifact: a run killed while
         // the weights are written must not look finished.
         let weights =
@@ -141,7 +187,7 @@ impl Prepared {
                     source,
                 })?;
         write_atomic(&run.weights(), &weights)?;
-        let first = test.truncate(SHOWN_PREDICTIONS);
+        let first = test.unwrap_or(valid).truncate(SHOWN_PREDICTIONS);
         let rows = predict_probabilities(
             &net,
             &first,
@@ -153,6 +199,37 @@ impl Prepared {
         println!("saved: {}", run.path().display());
         Ok(())
     }
+}
+
+/// Keras's `model.evaluate(X_test, y_test)` after a validation split: the
+/// test set's loss and accuracy, printed and kept in `history.json`.
+fn evaluate_test(
+    run: &RunDir,
+    experiment: &Experiment,
+    net: &model::KerasNet,
+    test: &MnistDataset,
+    backend: &SelectedBackend,
+) -> Result<(), Error> {
+    let settings = &experiment.file;
+    let scaling = settings.data.scaling;
+    let batch = settings.training.eval_batch_size;
+    let loss = mean_loss(net, test, scaling, batch, &backend.device);
+    let rows = predict_probabilities(net, test, scaling, batch, &backend.device)?;
+    let correct = rows
+        .iter()
+        .zip(test.labels())
+        .filter(|&(row, &label)| argmax(row) == usize::from(label))
+        .count();
+    let accuracy = correct as f64 / test.len().max(1) as f64;
+    println!(
+        "test: loss: {loss:.4} - accuracy: {accuracy:.4} ({} images)",
+        test.len()
+    );
+    let mut history = History::load(&run.history())?;
+    history.test_loss = Some(loss);
+    history.test_accuracy = Some(accuracy);
+    write_json(&run.history(), &history)?;
+    Ok(())
 }
 
 /// The backend and device of `experiment`, with a line for each backend

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,6 +14,8 @@ use data::{IMAGE_PIXELS, digit_from_image_bytes};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, RunDetails, RunSummary};
+use http_body_util::BodyExt;
+
 use super::error::{ApiError, BODY_LIMIT};
 use super::predictor::Predictors;
 use crate::inference::argmax;
@@ -44,7 +46,6 @@ pub fn router(catalog: Catalog) -> Router {
         .route("/api/predict", post(predict))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 
@@ -127,17 +128,11 @@ async fn predict(
     query: Result<Query<PredictQuery>, QueryRejection>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Prediction>, ApiError> {
     let Query(query) =
         query.map_err(|_| ApiError::BadQuery(uri.query().unwrap_or_default().to_owned()))?;
-    let body = body.map_err(|err| {
-        if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge
-        } else {
-            ApiError::Body(err.body_text())
-        }
-    })?;
+    let body = read_body(body).await?;
     let id = match query.run {
         Some(id) => id,
         None => state
@@ -166,6 +161,34 @@ async fn predict(
         pixels: pixels.to_vec(),
     }))
 }
+
+/// A body read whole, of at most [`BODY_LIMIT`] bytes. A larger one is
+/// read on to its end (up to [`DRAIN_LIMIT`]) and then refused: a client
+/// still sending it gets the 413, where answering at once would leave it a
+/// broken pipe.
+async fn read_body(mut body: Body) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| ApiError::Body(err.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= BODY_LIMIT {
+            bytes.extend_from_slice(&data);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if seen > BODY_LIMIT {
+        return Err(ApiError::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// How much of an oversized body is read before the connection is given up.
+const DRAIN_LIMIT: usize = 8 * BODY_LIMIT;
 
 /// The 784 values of a `{"pixels": [...]}` body, each checked to be a grey
 /// level 0..=255 (rounded to the nearest).
