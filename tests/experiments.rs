@@ -3,7 +3,9 @@
 
 mod e2e;
 
-use e2e::{read_json, repo_root, trainer};
+use std::path::Path;
+
+use e2e::{Run, read_json, repo_root, run_strs, smoke_args, trainer};
 
 /// The sweep's options: two values of two keys, and a constant third.
 fn sweep_args(extra: &[&str]) -> Vec<String> {
@@ -25,6 +27,15 @@ fn sweep_args(extra: &[&str]) -> Vec<String> {
     .to_vec();
     args.extend(extra.iter().map(|s| s.to_string()));
     args
+}
+
+/// `trainer train` of the smoke config into `artifacts/` with `--set` each of `sets`.
+fn train_smoke(dir: &Path, sets: &[&str]) -> Run {
+    let mut args = smoke_args(&["--artifacts", "artifacts"]);
+    for set in sets {
+        args.extend(["--set".to_owned(), (*set).to_owned()]);
+    }
+    trainer(dir, &run_strs(&args))
 }
 
 #[test]
@@ -149,23 +160,13 @@ fn a_bad_value_anywhere_in_the_grid_fails_before_any_training() {
 #[test]
 fn early_stopping_ends_a_run_that_stops_improving_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
-    let config = repo_root().join("configs/smoke.toml");
-    let out = trainer(
+    // No later epoch beats the first by 10: patience 2 ends it after epoch 3.
+    let out = train_smoke(
         dir.path(),
         &[
-            "train",
-            "--config",
-            config.to_str().unwrap(),
-            "--artifacts",
-            "artifacts",
-            "--set",
             "training.epochs=8",
-            "--set",
             "data.train_size=300",
-            // No later epoch beats the first by 10: patience 2 ends it after epoch 3.
-            "--set",
             "training.early_stopping.min_delta=10",
-            "--set",
             "training.early_stopping.patience=2",
         ],
     );
@@ -191,20 +192,9 @@ fn early_stopping_ends_a_run_that_stops_improving_and_says_why() {
 #[test]
 fn a_validation_split_holds_out_the_end_of_the_training_set_and_tests_once() {
     let dir = tempfile::tempdir().unwrap();
-    let config = repo_root().join("configs/smoke.toml");
-    let out = trainer(
+    let out = train_smoke(
         dir.path(),
-        &[
-            "train",
-            "--config",
-            config.to_str().unwrap(),
-            "--artifacts",
-            "artifacts",
-            "--set",
-            "data.train_size=500",
-            "--set",
-            "data.validation_split=0.2",
-        ],
+        &["data.train_size=500", "data.validation_split=0.2"],
     );
     let stdout = out.ok();
     assert!(
@@ -227,19 +217,7 @@ fn a_validation_split_holds_out_the_end_of_the_training_set_and_tests_once() {
     assert!(history["test_loss"].as_f64().unwrap() > 0.0);
 
     // Without a split, no test record: the test set is the validation.
-    trainer(
-        dir.path(),
-        &[
-            "train",
-            "--config",
-            config.to_str().unwrap(),
-            "--artifacts",
-            "artifacts",
-            "--set",
-            "data.train_size=200",
-        ],
-    )
-    .ok();
+    train_smoke(dir.path(), &["data.train_size=200"]).ok();
     let history = read_json(&dir.path().join("artifacts/smoke/run-002/history.json"));
     assert!(history.get("test_loss").is_none());
     assert_eq!(history["run"]["test_size"], 1000);
