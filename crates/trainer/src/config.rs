@@ -237,6 +237,11 @@ impl ExperimentFile {
         })
     }
 
+    /// The file at `path`, or the notebook's defaults without one.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
+        path.map_or_else(|| Ok(Self::default()), Self::load)
+    }
+
     /// Checks every value once; the result is what the program runs on.
     pub fn validate(self) -> Result<Experiment, ConfigError> {
         let in_range = |key: &'static str, value: usize, max: usize| {

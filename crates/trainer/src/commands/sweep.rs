@@ -12,10 +12,7 @@ use crate::sweep::{PICTURE_FILE, Point, grid, train_command, write_summary};
 
 /// Trains (or, with `--dry-run`, prints) every point of the grid.
 pub fn run(args: &SweepArgs) -> Result<(), Error> {
-    let base = match &args.config {
-        Some(path) => ExperimentFile::load(path)?,
-        None => ExperimentFile::default(),
-    };
+    let base = ExperimentFile::load_or_default(args.config.as_deref())?;
     let points = grid(&args.set);
     // Every point is checked before the first trains: a typo in the last
     // value fails now, not hours in.

@@ -11,6 +11,7 @@ use crate::backend::SelectedBackend;
 use crate::cli::TrainArgs;
 use crate::config::{Experiment, ExperimentFile};
 use crate::error::Error;
+use crate::evaluation::ConfusionMatrix;
 use crate::history::{History, Resume, RunInfo};
 use crate::inference::{argmax, load_split, mean_loss, predict_probabilities};
 use crate::numpy::print_first_predictions;
@@ -25,10 +26,7 @@ const SHOWN_PREDICTIONS: usize = 4;
 /// run directory, which it returns.
 pub fn run(args: &TrainArgs) -> Result<RunDir, Error> {
     let artifacts = args.artifacts.as_deref().unwrap_or(Path::new("artifacts"));
-    let file = match &args.config {
-        Some(path) => ExperimentFile::load(path)?,
-        None => ExperimentFile::default(),
-    };
+    let file = ExperimentFile::load_or_default(args.config.as_deref())?;
     if args.resume {
         let name = args.name.clone().unwrap_or(file.name);
         return resume(resume::prepare(args, &name, artifacts)?);
@@ -215,12 +213,8 @@ fn evaluate_test(
     let batch = settings.training.eval_batch_size;
     let loss = mean_loss(net, test, scaling, batch, &backend.device);
     let rows = predict_probabilities(net, test, scaling, batch, &backend.device)?;
-    let correct = rows
-        .iter()
-        .zip(test.labels())
-        .filter(|&(row, &label)| argmax(row) == usize::from(label))
-        .count();
-    let accuracy = correct as f64 / test.len().max(1) as f64;
+    let predicted: Vec<usize> = rows.iter().map(|row| argmax(row)).collect();
+    let accuracy = ConfusionMatrix::new(test.labels(), &predicted).accuracy();
     println!(
         "test: loss: {loss:.4} - accuracy: {accuracy:.4} ({} images)",
         test.len()
