@@ -21,7 +21,7 @@ fi
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
 if ! "$venv/bin/python" -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2.9.0")' 2>/dev/null; then
     echo "installing torch==2.9.0 into $venv (about 4 GB, a few minutes)" >&2
-    "$venv/bin/pip" install -q --disable-pip-version-check torch==2.9.0 >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-cache-dir torch==2.9.0 >&2
 fi
 
 # torch-sys asks the venv's `python` where libtorch is (LIBTORCH_USE_PYTORCH);

@@ -175,3 +175,31 @@ fn wgpu_without_a_driver_is_one_clear_line() {
     }
     assert!(!dir.path().join("artifacts").exists(), "no run directory");
 }
+
+/// `BURNIST_BACKEND` picks the backend as `--backend` does (each compiled
+/// backend in turn), and the flag wins over it.
+#[test]
+fn the_backend_variable_picks_the_backend_and_the_flag_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("configs/smoke.toml");
+    let compiled = compiled_backends();
+    let last = compiled.last().unwrap();
+    let train = |env: &str, flag: Option<&str>| {
+        let mut args = vec!["train", "--config", config.to_str().unwrap()];
+        args.extend(["--train-size", "64", "--test-size", "32"]);
+        if let Some(flag) = flag {
+            args.extend(["--backend", flag]);
+        }
+        let out = trainer_with_env(dir.path(), &args, &[("BURNIST_BACKEND", env)]);
+        out.ok()
+            .lines()
+            .find_map(|l| l.strip_prefix("burnist: experiment `smoke` on "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for backend in &compiled {
+        assert_eq!(&train(backend, None), backend);
+    }
+    assert_eq!(&train(&compiled[0], Some(last)), last);
+}

@@ -90,13 +90,14 @@ pub fn trainer(dir: &Path, args: &[&str]) -> Run {
     trainer_with_env(dir, args, &[])
 }
 
-/// Runs `trainer args...` in `dir` with no data-directory variable set and
-/// the environment variables `env` added.
+/// Runs `trainer args...` in `dir` with no data-directory or backend variable
+/// set and the environment variables `env` added.
 pub fn trainer_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     Command::new(trainer_binary())
         .current_dir(dir)
         .args(args)
         .env_remove("BURNIST_DATA")
+        .env_remove("BURNIST_BACKEND")
         .envs(env.iter().copied())
         .output()
         .expect("the trainer binary runs")

@@ -5,23 +5,41 @@ mod e2e;
 
 use std::path::Path;
 
-use e2e::{png_header, repo_root, trainer};
+use e2e::{png_header, repo_root, trainer, trainer_with_env};
 
-/// `(command arguments, expected line)` of each row of the table.
-fn table() -> Vec<(Vec<String>, String)> {
+/// One row of the table: the environment variables before `trainer`, its
+/// arguments, and the expected line.
+struct Row {
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    expected: String,
+}
+
+/// Every row of the table whose command is `[NAME=VALUE ...] trainer ...`.
+fn table() -> Vec<Row> {
     let doc = std::fs::read_to_string(repo_root().join("docs/errors.md")).unwrap();
     doc.lines()
-        .filter(|line| line.starts_with("| ") && line.contains("`trainer "))
-        .map(|line| {
+        .filter(|line| line.starts_with("| "))
+        .filter_map(|line| {
             let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
-            assert_eq!(cells.len(), 3, "three cells: {line}");
-            let command = code(cells[1]);
-            let args = command
-                .split_whitespace()
-                .skip(1)
-                .map(str::to_owned)
-                .collect();
-            (args, code(cells[2]))
+            let command = code(cells.get(1)?);
+            let mut words = command.split_whitespace();
+            let mut env = Vec::new();
+            let program = loop {
+                let word = words.next()?;
+                match word.split_once('=') {
+                    Some((name, value)) => env.push((name.to_owned(), value.to_owned())),
+                    None => break word,
+                }
+            };
+            (program == "trainer").then(|| {
+                assert_eq!(cells.len(), 3, "three cells: {line}");
+                Row {
+                    env,
+                    args: words.map(str::to_owned).collect(),
+                    expected: code(cells[2]),
+                }
+            })
         })
         .collect()
 }
@@ -180,9 +198,15 @@ fn every_bad_input_in_the_table_gets_its_line() {
         rows.len()
     );
     let mut wrong = Vec::new();
-    for (args, expected) in &rows {
+    for Row {
+        env,
+        args,
+        expected,
+    } in &rows
+    {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = trainer(dir.path(), &args);
+        let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let run = trainer_with_env(dir.path(), &args, &env);
         let lines: Vec<&str> = run
             .stderr
             .lines()

@@ -34,8 +34,12 @@ fn readme_commands() -> Vec<String> {
 /// How this build runs one README command.
 #[derive(Debug, PartialEq)]
 enum Step {
-    /// A program and its arguments.
-    Run(PathBuf, Vec<String>),
+    /// A program, its arguments, and the backend the command's own build
+    /// would take for `auto` when this build would take another: the default
+    /// build (no `--features`) holds flex alone, so on CI's build with every
+    /// backend its commands run with `BURNIST_BACKEND=flex`, as a newcomer's
+    /// would, not on wgpu.
+    Run(PathBuf, Vec<String>, Option<&'static str>),
     /// Not run here, and why.
     Skip(&'static str),
 }
@@ -47,7 +51,11 @@ fn step(command: &str) -> Step {
         None => (&words[..], Vec::new()),
     };
     match before.first().map(String::as_str) {
-        Some("trainer") => Step::Run(trainer_binary().to_owned(), words[1..].to_vec()),
+        Some("trainer") => Step::Run(
+            trainer_binary().to_owned(),
+            words[1..].to_vec(),
+            DEFAULT_BUILD,
+        ),
         Some("scripts/check.sh") => Step::Skip("the test command, which runs this test"),
         Some("cargo") if before.get(1).map(String::as_str) == Some("run") => {
             assert!(
@@ -62,14 +70,26 @@ fn step(command: &str) -> Step {
             if !features.iter().all(|feature| compiled(feature)) {
                 return Step::Skip("needs a backend this build does not hold");
             }
+            let backend = if features.is_empty() {
+                DEFAULT_BUILD
+            } else {
+                None
+            };
             match before.windows(2).find(|w| w[0] == "--example") {
-                Some(example) => Step::Run(example_binary(&example[1]), args),
-                None => Step::Run(trainer_binary().to_owned(), args),
+                Some(example) => Step::Run(example_binary(&example[1]), args, backend),
+                None => Step::Run(trainer_binary().to_owned(), args, backend),
             }
         }
         _ => panic!("README command that no test runs: {command}"),
     }
 }
+
+/// What `auto` takes in the default build, when this build holds it.
+const DEFAULT_BUILD: Option<&str> = if cfg!(feature = "flex") {
+    Some("flex")
+} else {
+    None
+};
 
 fn compiled(feature: &str) -> bool {
     match feature {
@@ -106,16 +126,15 @@ fn every_readme_command_runs_as_written() {
     assert!(commands.len() >= 10, "{commands:?}");
     let mut ran = 0;
     for command in &commands {
-        let Step::Run(program, args) = step(command) else {
+        let Step::Run(program, args, backend) = step(command) else {
             continue;
         };
-        let run = Run::from(
-            Command::new(&program)
-                .args(&args)
-                .current_dir(dir.path())
-                .output()
-                .unwrap(),
-        );
+        let mut process = Command::new(&program);
+        process.args(&args).current_dir(dir.path());
+        if let Some(backend) = backend {
+            process.env("BURNIST_BACKEND", backend);
+        }
+        let run = Run::from(process.output().unwrap());
         assert_eq!(
             run.code,
             Some(0),
@@ -145,7 +164,7 @@ fn unknown_commands_are_refused() {
             feature = "tch",
             feature = "ndarray"
         )) {
-            Step::Run(trainer_binary().to_owned(), Vec::new())
+            Step::Run(trainer_binary().to_owned(), Vec::new(), None)
         } else {
             Step::Skip("needs a backend this build does not hold")
         }

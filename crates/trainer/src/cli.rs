@@ -153,7 +153,7 @@ pub struct TrainArgs {
     #[arg(short, long)]
     pub seed: Option<u64>,
     /// Backend: auto takes the first of cuda, wgpu, tch, flex, ndarray whose device opens
-    #[arg(short, long, value_enum)]
+    #[arg(short, long, value_enum, env = "BURNIST_BACKEND")]
     pub backend: Option<BackendChoice>,
     /// Device: auto, cpu, gpu:N (wgpu) or cuda:N (tch, cuda)
     #[arg(long)]
@@ -253,7 +253,7 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "DIR")]
     pub run: PathBuf,
     /// Backend to run on [default: the one in the run's config]
-    #[arg(short, long, value_enum)]
+    #[arg(short, long, value_enum, env = "BURNIST_BACKEND")]
     pub backend: Option<BackendChoice>,
     /// Device to run on: auto, cpu, gpu:N or cuda:N [default: the run's config].
     #[arg(long)]
