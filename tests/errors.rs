@@ -139,11 +139,68 @@ fn fixtures(root: &Path) {
     write("beta1.toml", b"[optimizer]\nbeta1 = 1.0\n");
     write("beta2.toml", b"[optimizer]\nbeta2 = -0.5\n");
     write("epsilon.toml", b"[optimizer]\nepsilon = 0.0\n");
-    write("filters.toml", b"[model]\nfilters = 0\n");
-    write("filters-huge.toml", b"[model]\nfilters = 100000\n");
-    write("pool-zero.toml", b"[model]\npool_size = 0\n");
-    write("kernel.toml", b"[model]\nkernel_size = 29\n");
-    write("pool.toml", b"[model]\npool_size = 27\n");
+    // Layer lists: the notebook's four layers with one of them changed.
+    let layers = |conv: &str, pool: &str, dense: &str| {
+        format!(
+            "[[model.layers]]\ntype = \"conv2d\"\n{conv}\n[[model.layers]]\ntype = \"max_pool2d\"\n{pool}\n\
+             [[model.layers]]\ntype = \"flatten\"\n[[model.layers]]\ntype = \"dense\"\n{dense}\n"
+        )
+    };
+    let (conv, pool, dense) = (
+        "filters = 8\nkernel_size = 3",
+        "pool_size = 2",
+        "units = 10\nactivation = \"softmax\"",
+    );
+    for (name, text) in [
+        (
+            "filters.toml",
+            layers("filters = 0\nkernel_size = 3", pool, dense),
+        ),
+        (
+            "filters-huge.toml",
+            layers("filters = 100000\nkernel_size = 3", pool, dense),
+        ),
+        (
+            "kernel.toml",
+            layers("filters = 8\nkernel_size = 29", pool, dense),
+        ),
+        (
+            "same-even.toml",
+            layers(
+                "filters = 8\nkernel_size = 2\npadding = \"same\"",
+                pool,
+                dense,
+            ),
+        ),
+        (
+            "softmax-conv.toml",
+            layers(
+                "filters = 8\nkernel_size = 3\nactivation = \"softmax\"",
+                pool,
+                dense,
+            ),
+        ),
+        (
+            "layer-key.toml",
+            layers("filters = 8\nkernel_size = 3\nstride = 2", pool, dense),
+        ),
+        ("pool-zero.toml", layers(conv, "pool_size = 0", dense)),
+        ("pool.toml", layers(conv, "pool_size = 27", dense)),
+        ("last-units.toml", layers(conv, pool, "units = 12")),
+        ("params-huge.toml", layers(conv, pool, "units = 40000")),
+        (
+            "layer-type.toml",
+            "[[model.layers]]\ntype = \"conv3d\"\n".to_owned(),
+        ),
+        (
+            "dense-first.toml",
+            "[[model.layers]]\ntype = \"dense\"\nunits = 10\n".to_owned(),
+        ),
+        ("no-layers.toml", "[model]\nlayers = []\n".to_owned()),
+        ("old-model.toml", "[model]\nfilters = 16\n".to_owned()),
+    ] {
+        write(name, text.as_bytes());
+    }
     write("a-file", b"not a directory");
     std::fs::create_dir(root.join("empty-artifacts")).unwrap();
 

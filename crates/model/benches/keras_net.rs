@@ -47,7 +47,10 @@ fn variants() -> Vec<(String, Device, Kernels)> {
 
 /// The notebook's network with `kernels`.
 fn net(kernels: Kernels, device: &Device) -> KerasNet {
-    KerasNetConfig::new().init(42, device).with_kernels(kernels)
+    KerasNetConfig::new()
+        .init(42, device)
+        .expect("the notebook's layers fit")
+        .with_kernels(kernels)
 }
 
 /// `n` raw-pixel images and their classes.

@@ -1,4 +1,6 @@
-//! The Keras notebook's network as a Burn [`Module`]:
+//! Keras's `Sequential` networks as a Burn [`Module`], built from the list
+//! of layers an experiment file gives ([`LayerConfig`]); by default the
+//! notebook's:
 //!
 //! ```text
 //! Sequential[Conv2D(8, 3x3, valid, no activation), MaxPooling2D(2), Flatten, Dense(10, softmax)]
@@ -13,17 +15,25 @@
 //! of a Keras model are a row permutation of ours: (row, col, channel) order
 //! there, (channel, row, col) here. Same function, different weight layout.
 
+mod layers;
 mod recipe;
 
+pub use layers::{
+    Activation, LayerConfig, LayerError, MAX_UNITS, Padding, Shape, SummaryRow, summary,
+};
 pub use recipe::KerasAdam;
 
+use burn::module::Flag;
 use burn::module::{ModuleMapper, Param, ParamId};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig,
+    PaddingConfig2d,
+};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{relu, sigmoid, softmax, tanh};
 use burn::tensor::{Distribution, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -70,186 +80,145 @@ impl std::str::FromStr for Kernels {
     }
 }
 
-/// The network's hyper-parameters; the defaults are the notebook's.
-#[derive(Config, Debug)]
+/// A network: its layers and the shape of its input and output. The default
+/// is the notebook's.
+#[derive(Debug, Clone, PartialEq)]
 pub struct KerasNetConfig {
-    /// Convolution filters (output channels).
-    #[config(default = 8)]
-    pub filters: usize,
-    /// Side of the square convolution kernel.
-    #[config(default = 3)]
-    pub kernel_size: usize,
-    /// Side (and stride) of the square max-pooling window.
-    #[config(default = 2)]
-    pub pool_size: usize,
-    /// Output classes.
-    #[config(default = 10)]
+    /// The layers, first to last.
+    pub layers: Vec<LayerConfig>,
+    /// Output classes: the last layer's units.
     pub num_classes: usize,
     /// Input channels.
-    #[config(default = 1)]
     pub channels: usize,
     /// Side of the square input images.
-    #[config(default = 28)]
     pub image_size: usize,
 }
 
-/// A size of [`KerasNetConfig`], to name in errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GeometryField {
-    /// [`KerasNetConfig::filters`].
-    Filters,
-    /// [`KerasNetConfig::kernel_size`].
-    KernelSize,
-    /// [`KerasNetConfig::pool_size`].
-    PoolSize,
-    /// [`KerasNetConfig::num_classes`].
-    NumClasses,
-    /// [`KerasNetConfig::channels`].
-    Channels,
-    /// [`KerasNetConfig::image_size`].
-    ImageSize,
-}
-
-impl GeometryField {
-    /// The field's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Filters => "filters",
-            Self::KernelSize => "kernel_size",
-            Self::PoolSize => "pool_size",
-            Self::NumClasses => "num_classes",
-            Self::Channels => "channels",
-            Self::ImageSize => "image_size",
+impl Default for KerasNetConfig {
+    fn default() -> Self {
+        Self {
+            layers: LayerConfig::notebook(),
+            num_classes: 10,
+            channels: 1,
+            image_size: 28,
         }
     }
 }
-
-/// Why a [`KerasNetConfig`] describes no network.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GeometryError {
-    /// A size is zero.
-    Zero(GeometryField),
-    /// The kernel does not fit in the image.
-    KernelTooLarge {
-        /// Kernel side.
-        kernel: usize,
-        /// Image side.
-        image: usize,
-    },
-    /// The pooling window does not fit in the convolution's output.
-    PoolTooLarge {
-        /// Pooling side.
-        pool: usize,
-        /// Side of the feature map after the convolution.
-        feature_map: usize,
-    },
-}
-
-impl std::fmt::Display for GeometryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Zero(field) => write!(f, "{} must be at least 1", field.name()),
-            Self::KernelTooLarge { kernel, image } => write!(
-                f,
-                "kernel_size {kernel} is larger than the {image}x{image} image"
-            ),
-            Self::PoolTooLarge { pool, feature_map } => write!(
-                f,
-                "pool_size {pool} is larger than the {feature_map}x{feature_map} feature map after the convolution"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for GeometryError {}
 
 impl KerasNetConfig {
-    /// Side of the feature map after the valid, stride-1 convolution.
-    pub fn conv_output_size(&self) -> usize {
-        self.image_size + 1 - self.kernel_size
+    /// The notebook's network on 28x28 grey images, 10 classes.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Side of the feature map after max-pooling (Keras floors it, as Burn does).
-    pub fn pool_output_size(&self) -> usize {
-        self.conv_output_size() / self.pool_size
+    /// The same input and classes with these layers.
+    pub fn with_layers(self, layers: Vec<LayerConfig>) -> Self {
+        Self { layers, ..self }
     }
 
-    /// Inputs of the dense layer: the flattened pooled maps (1,352 in the notebook).
-    pub fn flat_features(&self) -> usize {
-        self.filters * self.pool_output_size().pow(2)
+    /// Checks that the layers fit their inputs and end in one unit per
+    /// class; on success, each layer's output shape and parameters.
+    pub fn check(&self) -> Result<Vec<SummaryRow>, LayerError> {
+        let input = Shape::Maps {
+            channels: self.channels,
+            side: self.image_size,
+        };
+        layers::check(&self.layers, input, self.num_classes)
     }
 
-    /// Trainable parameters: the convolution's weights and biases, then the
-    /// dense layer's (13,610 in the notebook).
-    pub fn num_params(&self) -> usize {
-        let conv = self.filters * (self.channels * self.kernel_size.pow(2) + 1);
-        conv + (self.flat_features() + 1) * self.num_classes
+    /// Trainable parameters (13,610 in the notebook).
+    pub fn num_params(&self) -> Result<usize, LayerError> {
+        Ok(self.check()?.iter().map(|row| row.params).sum())
     }
 
-    /// Checks that the layers fit together; [`KerasNetConfig::init`] assumes it.
-    pub fn check(&self) -> Result<(), GeometryError> {
-        for (value, field) in [
-            (self.filters, GeometryField::Filters),
-            (self.kernel_size, GeometryField::KernelSize),
-            (self.pool_size, GeometryField::PoolSize),
-            (self.num_classes, GeometryField::NumClasses),
-            (self.channels, GeometryField::Channels),
-            (self.image_size, GeometryField::ImageSize),
-        ] {
-            if value == 0 {
-                return Err(GeometryError::Zero(field));
-            }
-        }
-        if self.kernel_size > self.image_size {
-            return Err(GeometryError::KernelTooLarge {
-                kernel: self.kernel_size,
-                image: self.image_size,
-            });
-        }
-        if self.pool_size > self.conv_output_size() {
-            return Err(GeometryError::PoolTooLarge {
-                pool: self.pool_size,
-                feature_map: self.conv_output_size(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Builds the network with Keras's initialisation: Glorot-uniform weights,
-    /// zero biases (Burn's own default is Kaiming-uniform for both).
+    /// Builds the network with Keras's initialisation: Glorot-uniform
+    /// weights, zero biases (Burn's own default is Kaiming-uniform for both),
+    /// batch norms at the identity.
     ///
-    /// The weights are drawn on the host from `seed`, not by the backend's own
-    /// generator, so one seed gives the same starting point on every backend.
-    pub fn init(&self, seed: u64, device: &Device) -> KerasNet {
+    /// The weights are drawn on the host from `seed`, layer after layer, not
+    /// by the backend's own generator, so one seed gives the same starting
+    /// point on every backend.
+    pub fn init(&self, seed: u64, device: &Device) -> Result<KerasNet, LayerError> {
+        let rows = self.check()?;
         let mut rng = StdRng::seed_from_u64(seed);
-        let k = self.kernel_size;
-        let mut conv = Conv2dConfig::new([self.channels, self.filters], [k, k]).init(device);
-        conv.weight = glorot_uniform(
-            [self.filters, self.channels, k, k],
-            self.channels * k * k,
-            self.filters * k * k,
-            &mut rng,
-            device,
-        );
-        conv.bias = Some(Initializer::Zeros.init([self.filters], device));
-
-        let mut dense = LinearConfig::new(self.flat_features(), self.num_classes).init(device);
-        dense.weight = glorot_uniform(
-            [self.flat_features(), self.num_classes],
-            self.flat_features(),
-            self.num_classes,
-            &mut rng,
-            device,
-        );
-        dense.bias = Some(Initializer::Zeros.init([self.num_classes], device));
-
-        KerasNet {
-            conv,
-            pool: MaxPool2dConfig::new([self.pool_size, self.pool_size]).init(),
-            dense,
-            kernels: Kernels::default(),
+        let mut input = Shape::Maps {
+            channels: self.channels,
+            side: self.image_size,
+        };
+        let mut layers = Vec::with_capacity(rows.len());
+        for row in rows {
+            layers.push(build(&row.layer, input, &mut rng, device));
+            input = row.output;
         }
-        .map(&mut NumberParameters(0))
+        let net = KerasNet {
+            layers,
+            kernels: Kernels::default(),
+        };
+        Ok(net.map(&mut NumberParameters(0)))
+    }
+}
+
+/// The Burn module of one checked layer taking `input`.
+fn build(layer: &LayerConfig, input: Shape, rng: &mut StdRng, device: &Device) -> Layer {
+    match *layer {
+        LayerConfig::Conv2d {
+            filters,
+            kernel_size: k,
+            padding,
+            strides,
+            activation,
+        } => {
+            let channels = input.channels();
+            let pad = match padding {
+                Padding::Valid => 0,
+                Padding::Same => k / 2,
+            };
+            let mut conv = Conv2dConfig::new([channels, filters], [k, k])
+                .with_stride([strides, strides])
+                .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .init(device);
+            conv.weight = glorot_uniform(
+                [filters, channels, k, k],
+                channels * k * k,
+                filters * k * k,
+                rng,
+                device,
+            );
+            conv.bias = Some(Initializer::Zeros.init([filters], device));
+            Layer::Conv2d(ConvLayer {
+                conv,
+                padding: pad,
+                strides,
+                activation,
+            })
+        }
+        LayerConfig::MaxPool2d { pool_size, strides } => Layer::MaxPool2d(
+            MaxPool2dConfig::new([pool_size, pool_size])
+                .with_strides([strides.unwrap_or(pool_size); 2])
+                .init(),
+        ),
+        LayerConfig::AvgPool2d { pool_size, strides } => Layer::AvgPool2d(
+            AvgPool2dConfig::new([pool_size, pool_size])
+                .with_strides([strides.unwrap_or(pool_size); 2])
+                .init(),
+        ),
+        LayerConfig::Flatten => Layer::Flatten(Flatten),
+        LayerConfig::Dropout { rate } => Layer::Dropout(DropoutConfig::new(rate).init()),
+        LayerConfig::Dense { units, activation } => {
+            let features = input.channels();
+            let mut linear = LinearConfig::new(features, units).init(device);
+            linear.weight = glorot_uniform([features, units], features, units, rng, device);
+            linear.bias = Some(Initializer::Zeros.init([units], device));
+            Layer::Dense(DenseLayer { linear, activation })
+        }
+        // Keras keeps `momentum` of the running statistics each step, Burn
+        // mixes in `momentum` of the batch's.
+        LayerConfig::BatchNorm { momentum, epsilon } => Layer::BatchNorm(
+            BatchNormConfig::new(input.channels())
+                .with_momentum(1.0 - momentum)
+                .with_epsilon(epsilon)
+                .init(device),
+        ),
     }
 }
 
@@ -263,6 +232,12 @@ impl ModuleMapper for NumberParameters {
         self.0 += 1;
         param.id = ParamId::from(self.0);
         param
+    }
+
+    fn map_flag(&mut self, mut flag: Param<Flag>) -> Param<Flag> {
+        self.0 += 1;
+        flag.id = ParamId::from(self.0);
+        flag
     }
 }
 
@@ -280,12 +255,95 @@ fn glorot_uniform<const D: usize>(
     Param::from_data(data, device)
 }
 
-/// Conv2D -> MaxPooling2D -> Flatten -> Dense, as in the notebook.
+/// A convolution and its activation.
+#[derive(Module, Debug)]
+pub struct ConvLayer {
+    conv: Conv2d,
+    /// Zeros on each side (Keras's `same`: half the odd kernel).
+    #[module(skip)]
+    padding: usize,
+    #[module(skip)]
+    strides: usize,
+    #[module(skip)]
+    activation: Activation,
+}
+
+impl ConvLayer {
+    /// The convolution, then `pool` when given (fused with it by burnist's
+    /// kernels), then the activation. Pooling before the activation gives
+    /// the same values and gradients: every activation but softmax (refused
+    /// on convolutions) is increasing, so it commutes with the maximum.
+    fn forward(&self, x: Tensor<4>, pool: Option<&MaxPool2d>, kernels: Kernels) -> Tensor<4> {
+        let fast = kernels == Kernels::Fast && self.strides == 1;
+        let bias = || {
+            self.conv
+                .bias
+                .as_ref()
+                .expect("Keras convolutions have a bias")
+                .val()
+        };
+        let padding = [self.padding; 2];
+        let y = match pool {
+            Some(pool) if fast => kernels::conv2d_max_pool2d(
+                x,
+                self.conv.weight.val(),
+                bias(),
+                padding,
+                pool.kernel_size,
+            ),
+            None if fast => kernels::conv2d(x, self.conv.weight.val(), bias(), padding),
+            Some(pool) => pool.forward(self.conv.forward(x)),
+            None => self.conv.forward(x),
+        };
+        activate(y, self.activation)
+    }
+}
+
+/// A dense layer and its activation (none for a softmax, which the loss
+/// and [`KerasNet::probabilities`] apply).
+#[derive(Module, Debug)]
+pub struct DenseLayer {
+    linear: Linear,
+    #[module(skip)]
+    activation: Activation,
+}
+
+/// Keras's `Flatten`: nothing to learn.
+#[derive(Module, Debug)]
+pub struct Flatten;
+
+/// One layer of a [`KerasNet`].
+#[derive(Module, Debug)]
+#[allow(missing_docs)]
+pub enum Layer {
+    Conv2d(ConvLayer),
+    MaxPool2d(MaxPool2d),
+    AvgPool2d(AvgPool2d),
+    Flatten(Flatten),
+    Dropout(Dropout),
+    Dense(DenseLayer),
+    BatchNorm(BatchNorm),
+}
+
+fn activate<const D: usize>(x: Tensor<D>, activation: Activation) -> Tensor<D> {
+    match activation {
+        Activation::Linear | Activation::Softmax => x,
+        Activation::Relu => relu(x),
+        Activation::Sigmoid => sigmoid(x),
+        Activation::Tanh => tanh(x),
+    }
+}
+
+/// What flows between layers: feature maps, then after `flatten` vectors.
+enum Flow {
+    Maps(Tensor<4>),
+    Flat(Tensor<2>),
+}
+
+/// A Keras `Sequential` network of checked layers (see [`KerasNetConfig`]).
 #[derive(Module, Debug)]
 pub struct KerasNet {
-    conv: Conv2d,
-    pool: MaxPool2d,
-    dense: Linear,
+    layers: Vec<Layer>,
     #[module(skip)]
     kernels: Kernels,
 }
@@ -304,25 +362,44 @@ impl KerasNet {
 
     /// Logits `[B, classes]` for images `[B, channels, side, side]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        // No activation after the convolution: the notebook has none.
-        let features = match self.kernels {
-            Kernels::Fast => {
-                let window = self.pool.kernel_size;
-                kernels::conv2d_max_pool2d(
-                    images,
-                    self.conv.weight.val(),
-                    self.conv
-                        .bias
-                        .as_ref()
-                        .expect("Keras convolutions have a bias")
-                        .val(),
-                    [0, 0],
-                    window,
-                )
-            }
-            Kernels::Stock => self.pool.forward(self.conv.forward(images)),
-        };
-        self.dense.forward(features.flatten(1, 3))
+        let mut flow = Flow::Maps(images);
+        let mut layers = self.layers.iter().peekable();
+        while let Some(layer) = layers.next() {
+            flow = match (layer, flow) {
+                (Layer::Conv2d(conv), Flow::Maps(x)) => {
+                    // A max-pool whose stride is its window fuses with the convolution.
+                    let pool = match layers.peek() {
+                        Some(Layer::MaxPool2d(pool)) if pool.stride == pool.kernel_size => {
+                            layers.next();
+                            Some(pool)
+                        }
+                        _ => None,
+                    };
+                    Flow::Maps(conv.forward(x, pool, self.kernels))
+                }
+                (Layer::MaxPool2d(pool), Flow::Maps(x)) => Flow::Maps(
+                    if self.kernels == Kernels::Fast && pool.stride == pool.kernel_size {
+                        kernels::max_pool2d(x, pool.kernel_size)
+                    } else {
+                        pool.forward(x)
+                    },
+                ),
+                (Layer::AvgPool2d(pool), Flow::Maps(x)) => Flow::Maps(pool.forward(x)),
+                (Layer::Flatten(_), Flow::Maps(x)) => Flow::Flat(x.flatten(1, 3)),
+                (Layer::Dropout(dropout), Flow::Maps(x)) => Flow::Maps(dropout.forward(x)),
+                (Layer::Dropout(dropout), Flow::Flat(x)) => Flow::Flat(dropout.forward(x)),
+                (Layer::BatchNorm(norm), Flow::Maps(x)) => Flow::Maps(norm.forward(x)),
+                (Layer::BatchNorm(norm), Flow::Flat(x)) => Flow::Flat(norm.forward(x)),
+                (Layer::Dense(dense), Flow::Flat(x)) => {
+                    Flow::Flat(activate(dense.linear.forward(x), dense.activation))
+                }
+                (layer, _) => unreachable!("KerasNetConfig::check places {layer:?}"),
+            };
+        }
+        match flow {
+            Flow::Flat(logits) => logits,
+            Flow::Maps(_) => unreachable!("KerasNetConfig::check ends in a dense layer"),
+        }
     }
 
     /// The mean categorical cross-entropy of `logits` against class indices:

@@ -50,6 +50,7 @@ fn saved_weights(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("net.bpk");
     KerasNetConfig::new()
         .init(11, reference)
+        .expect("the notebook's layers fit")
         .save_file(&path)
         .expect("the record saves");
     path
@@ -58,6 +59,7 @@ fn saved_weights(dir: &std::path::Path) -> std::path::PathBuf {
 fn load(weights: &std::path::Path, device: &Device) -> KerasNet {
     KerasNetConfig::new()
         .init(0, device)
+        .expect("the notebook's layers fit")
         .try_load_file(weights)
         .expect("the record loads")
 }
@@ -112,7 +114,7 @@ fn assert_backends_agree(what: &str, outputs: impl Fn(&Device) -> Vec<f32>) {
 #[test]
 fn the_same_seed_gives_the_same_initial_weights() {
     assert_backends_agree("initial weights", |device| {
-        common::parameters(&KerasNetConfig::new().init(42, device))
+        common::parameters(&KerasNetConfig::new().init(42, device).unwrap())
     });
 }
 

@@ -6,7 +6,7 @@
 //! cargo run -p trainer --example classify -- artifacts/notebook/run-001 my-digit.png
 //! ```
 //!
-//! This is the notebook's network (8 filters, raw pixels); a run trained with
+//! This is the notebook's network (its four layers, raw pixels); a run trained with
 //! other settings needs them here too (`trainer::inference::LoadedRun` reads
 //! them from the run's `config.json`).
 
@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = Device::flex();
     // Any seed: the weights are replaced by the run's.
     let net = KerasNetConfig::new()
-        .init(0, &device)
+        .init(0, &device)?
         .try_load_file(Path::new(run).join("model.bpk"))?;
     let batcher = MnistBatcher::new(PixelScaling::Raw);
     for picture in pictures {

@@ -52,7 +52,7 @@ pub enum Command {
     /// Predict the test split, or your own digit pictures (--image), with a trained run.
     Predict(PredictArgs),
     /// Show the notebook's data cells: shapes, the first label, its one-hot row.
-    Info(DataArgs),
+    Info(InfoArgs),
     /// Draw MNIST samples as a PNG (the notebook's `plt.imshow(X_train[0])`).
     Show(ShowArgs),
     /// Test loss and accuracy, per-class precision and recall, and the confusion matrix of a run.
@@ -135,6 +135,18 @@ pub struct DataArgs {
     /// [default: $BURNIST_DATA, else the bundled copy].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// `trainer info`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InfoArgs {
+    /// Experiment file (TOML): also print its network as Keras's `model.summary()`
+    /// (layers, output shapes, parameters).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub data: DataArgs,
 }
 
 /// `trainer train`.

@@ -162,9 +162,15 @@ pub fn save_picture(path: &Path, runs: &[Compared]) -> Result<(), Error> {
     Ok(save_comparison(path, &labelled)?)
 }
 
-/// `{"a": {"b": 1}}` as `a.b = 1`; strings without their quotes.
+/// `{"a": {"b": 1}}` as `a.b = 1`, `{"a": [{"b": 1}]}` as `a[0].b = 1` (the
+/// keys `--set` takes); strings without their quotes.
 fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
     match value {
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{index}]"), item, out);
+            }
+        }
         serde_json::Value::Object(map) => {
             for (key, value) in map {
                 let key = if prefix.is_empty() {
@@ -230,21 +236,29 @@ mod tests {
         let runs = [
             compared(
                 "a",
-                serde_json::json!({"seed": 1, "optimizer": {"learning_rate": 0.001, "beta1": 0.9}}),
+                serde_json::json!({"seed": 1, "optimizer": {"learning_rate": 0.001, "beta1": 0.9},
+                    "model": {"layers": [{"type": "conv2d", "filters": 8}, {"type": "flatten"}]}}),
                 0.95,
             ),
             compared(
                 "b",
-                serde_json::json!({"seed": 1, "optimizer": {"learning_rate": 0.0001, "beta1": 0.9}}),
+                serde_json::json!({"seed": 1, "optimizer": {"learning_rate": 0.0001, "beta1": 0.9},
+                    "model": {"layers": [{"type": "conv2d", "filters": 16}, {"type": "flatten"}]}}),
                 0.93,
             ),
         ];
         assert_eq!(
             differences(&runs),
-            vec![(
-                "optimizer.learning_rate".to_owned(),
-                vec!["0.001".to_owned(), "0.0001".to_owned()]
-            )]
+            vec![
+                (
+                    "model.layers[0].filters".to_owned(),
+                    vec!["8".to_owned(), "16".to_owned()]
+                ),
+                (
+                    "optimizer.learning_rate".to_owned(),
+                    vec!["0.001".to_owned(), "0.0001".to_owned()]
+                )
+            ]
         );
         let table = table(&runs);
         let lines: Vec<&str> = table.lines().collect();
@@ -252,6 +266,7 @@ mod tests {
             lines[0].split_whitespace().collect::<Vec<_>>(),
             [
                 "run",
+                "model.layers[0].filters",
                 "optimizer.learning_rate",
                 "epochs",
                 "loss",
@@ -264,7 +279,7 @@ mod tests {
         assert_eq!(
             lines[2].split_whitespace().collect::<Vec<_>>(),
             [
-                "b", "0.0001", "1", "0.5000", "0.9000", "0.2500", "0.9300", "2.0"
+                "b", "16", "0.0001", "1", "0.5000", "0.9000", "0.2500", "0.9300", "2.0"
             ]
         );
     }

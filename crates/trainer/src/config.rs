@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use data::PixelScaling;
-use model::{GeometryError, GeometryField, KerasAdam, KerasNetConfig, Kernels};
-use serde::{Deserialize, Serialize};
+use model::{KerasAdam, KerasNetConfig, Kernels, LayerConfig, LayerError, SummaryRow};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::backend::{BackendChoice, DeviceChoice};
 use crate::early_stopping::EarlyStoppingSection;
@@ -37,6 +37,9 @@ pub enum ConfigError {
         /// What is wrong with it.
         message: String,
     },
+    /// A layer of `[[model.layers]]` that does not fit the network.
+    #[error(transparent)]
+    Layer(#[from] LayerError),
     /// A value is out of its range.
     #[error("config key `{key}` = {value}: {reason}")]
     Invalid {
@@ -99,16 +102,30 @@ pub struct DataSection {
     pub validation_split: Option<f64>,
 }
 
-/// `[model]`: the network's shape. Defaults are the notebook's.
+/// `[model]`: the network, Keras's `Sequential` as a list of
+/// `[[model.layers]]`. Default: the notebook's four layers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelSection {
-    /// Convolution filters. Default 8.
-    pub filters: usize,
-    /// Side of the convolution kernel. Default 3.
-    pub kernel_size: usize,
-    /// Side of the max-pooling window. Default 2.
-    pub pool_size: usize,
+    /// The layers, first to last (see [`LayerConfig`] for the keys).
+    #[serde(deserialize_with = "layers_by_index")]
+    pub layers: Vec<LayerConfig>,
+}
+
+/// Reads the layers one by one, so that an unknown `type` or key names the
+/// layer's index.
+fn layers_by_index<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<LayerConfig>, D::Error> {
+    Vec::<toml::Value>::deserialize(deserializer)?
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| {
+            value.try_into().map_err(|err: toml::de::Error| {
+                serde::de::Error::custom(format!("model.layers[{index}]: {}", err.message()))
+            })
+        })
+        .collect()
 }
 
 /// `[training]`: the loop.
@@ -170,11 +187,8 @@ impl Default for DataSection {
 
 impl Default for ModelSection {
     fn default() -> Self {
-        let net = KerasNetConfig::new();
         Self {
-            filters: net.filters,
-            kernel_size: net.kernel_size,
-            pool_size: net.pool_size,
+            layers: KerasNetConfig::new().layers,
         }
     }
 }
@@ -202,12 +216,10 @@ impl Default for OptimizerSection {
     }
 }
 
-/// The largest values accepted: beyond them a typo would allocate more than
-/// the machine has, or run for days, before anything fails.
-pub const MAX_FILTERS: usize = 1024;
-/// See [`MAX_FILTERS`].
+/// The largest values accepted: beyond them a typo would run for days
+/// before anything fails.
 pub const MAX_EPOCHS: usize = 10_000;
-/// See [`MAX_FILTERS`]: larger than either split, which is never useful.
+/// See [`MAX_EPOCHS`]: larger than either split, which is never useful.
 pub const MAX_BATCH_SIZE: usize = 60_000;
 
 impl ExperimentFile {
@@ -278,7 +290,6 @@ impl ExperimentFile {
             self.training.eval_batch_size,
             MAX_BATCH_SIZE,
         )?;
-        in_range("model.filters", self.model.filters, MAX_FILTERS)?;
         if let Some(early) = &self.training.early_stopping {
             if early.patience > MAX_EPOCHS {
                 return Err(invalid(
@@ -333,23 +344,8 @@ impl ExperimentFile {
                 "must be a positive number",
             ));
         }
-        let net = KerasNetConfig::new()
-            .with_filters(self.model.filters)
-            .with_kernel_size(self.model.kernel_size)
-            .with_pool_size(self.model.pool_size);
-        net.check().map_err(|err| {
-            let field = match err {
-                GeometryError::Zero(field) => field,
-                GeometryError::KernelTooLarge { .. } => GeometryField::KernelSize,
-                GeometryError::PoolTooLarge { .. } => GeometryField::PoolSize,
-            };
-            let (key, value) = match field {
-                GeometryField::Filters => ("model.filters", net.filters),
-                GeometryField::PoolSize => ("model.pool_size", net.pool_size),
-                _ => ("model.kernel_size", net.kernel_size),
-            };
-            invalid(key, value, err.to_string())
-        })?;
+        let net = KerasNetConfig::new().with_layers(self.model.layers.clone());
+        let summary = net.check()?;
         let adam = model::KerasAdam {
             learning_rate: opt.learning_rate,
             beta_1: opt.beta1,
@@ -358,6 +354,7 @@ impl ExperimentFile {
         };
         Ok(Experiment {
             net,
+            summary,
             adam,
             file: self,
         })
@@ -416,24 +413,64 @@ impl ExperimentFile {
                 assignment: assignment.to_string(),
                 message: crate::error::fold(&message),
             };
-            let mut table = toml::Table::try_from(&file).map_err(|err| error(err.to_string()))?;
+            let mut table = toml::Value::Table(
+                toml::Table::try_from(&file).map_err(|err| error(err.to_string()))?,
+            );
             let mut parts: Vec<&str> = assignment.key.split('.').collect();
             let leaf = parts.pop().unwrap_or_default();
             let mut section = &mut table;
             for part in parts {
-                section = section
-                    .entry(part)
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-                    .as_table_mut()
-                    .ok_or_else(|| error(format!("`{part}` is a value, not a section")))?;
+                section = slot(section, part, true).map_err(error)?;
             }
-            section.insert(leaf.to_owned(), assignment.toml_value());
-            file = toml::Value::Table(table)
+            *slot(section, leaf, false).map_err(error)? = assignment.toml_value();
+            file = table
                 .try_into()
                 .map_err(|err: toml::de::Error| error(err.message().to_owned()))?;
         }
         Ok(file)
     }
+}
+
+/// The value that `part` of a dotted key names inside `section`: a key
+/// (`epochs`), or an item of the list a key holds (`layers[0]`). A missing
+/// key is made, as a table when more parts follow (`section`).
+fn slot<'a>(
+    section: &'a mut toml::Value,
+    part: &str,
+    is_section: bool,
+) -> Result<&'a mut toml::Value, String> {
+    let (name, index) = match part.strip_suffix(']').and_then(|p| p.split_once('[')) {
+        Some((name, index)) => {
+            let index: usize = index
+                .parse()
+                .map_err(|_| format!("`{part}`: the index must be a number"))?;
+            (name, Some(index))
+        }
+        None => (part, None),
+    };
+    let table = section
+        .as_table_mut()
+        .ok_or_else(|| format!("`{name}` is inside a value, not a section"))?;
+    let entry = table.entry(name).or_insert_with(|| {
+        if is_section || index.is_some() {
+            toml::Value::Table(toml::Table::new())
+        } else {
+            toml::Value::String(String::new())
+        }
+    });
+    let Some(index) = index else {
+        if is_section && !entry.is_table() {
+            return Err(format!("`{name}` is a value, not a section"));
+        }
+        return Ok(entry);
+    };
+    let items = entry
+        .as_array_mut()
+        .ok_or_else(|| format!("`{name}` is not a list, so `{part}` names nothing"))?;
+    let count = items.len();
+    items
+        .get_mut(index)
+        .ok_or_else(|| format!("`{name}` has {count} items (from 0), so `{part}` names nothing"))
 }
 
 /// A checked experiment: every value in range, the Burn configs built.
@@ -443,11 +480,18 @@ pub struct Experiment {
     pub file: ExperimentFile,
     /// The network.
     pub net: KerasNetConfig,
+    /// Its layers, checked: output shapes and parameters.
+    pub summary: Vec<SummaryRow>,
     /// The optimiser (the learning rate goes to the Learner).
     pub adam: model::KerasAdam,
 }
 
 impl Experiment {
+    /// Trainable parameters of the network.
+    pub fn num_params(&self) -> usize {
+        self.summary.iter().map(|row| row.params).sum()
+    }
+
     /// Learning rate of the Adam steps.
     pub fn learning_rate(&self) -> f64 {
         self.file.optimizer.learning_rate
@@ -484,7 +528,7 @@ mod tests {
         assert_eq!(experiment.file.training.batch_size, 32);
         assert_eq!(experiment.file.optimizer.epsilon, 1e-7);
         assert_eq!(experiment.file.data.scaling, PixelScaling::Raw);
-        assert_eq!(experiment.net.flat_features(), 1352);
+        assert_eq!(experiment.num_params(), 13_610);
     }
 
     #[test]
@@ -523,14 +567,8 @@ mod tests {
             ("[optimizer]\nbeta1 = 1.0", "optimizer.beta1"),
             ("[optimizer]\nbeta2 = -0.5", "optimizer.beta2"),
             ("[optimizer]\nepsilon = 0.0", "optimizer.epsilon"),
-            ("[model]\nfilters = 0", "model.filters"),
-            ("[model]\nfilters = 100000", "model.filters"),
-            ("[model]\npool_size = 0", "model.pool_size"),
-            ("[model]\nkernel_size = 0", "model.kernel_size"),
             ("[training]\nepochs = 1000000", "training.epochs"),
             ("[training]\nbatch_size = 99999999", "training.batch_size"),
-            ("[model]\nkernel_size = 29", "model.kernel_size"),
-            ("[model]\npool_size = 27", "model.pool_size"),
             ("[data]\ntrain_size = 0", "data.train_size"),
             ("[data]\nvalidation_split = 1.0", "data.validation_split"),
             ("[data]\nvalidation_split = -0.1", "data.validation_split"),
@@ -549,6 +587,56 @@ mod tests {
                 err.starts_with(&format!("config key `{key}`")),
                 "{text}: {err}"
             );
+        }
+    }
+
+    /// `[[model.layers]]`: the notebook's layers written out are the
+    /// default; a bad list is one line naming the layer's index and key.
+    #[test]
+    fn layer_lists_are_read_and_checked_by_index() {
+        let notebook = "[[model.layers]]\ntype = \"conv2d\"\nfilters = 8\nkernel_size = 3\n\
+            [[model.layers]]\ntype = \"max_pool2d\"\npool_size = 2\n\
+            [[model.layers]]\ntype = \"flatten\"\n\
+            [[model.layers]]\ntype = \"dense\"\nunits = 10\nactivation = \"softmax\"\n";
+        assert_eq!(parse(notebook).unwrap().file, ExperimentFile::default());
+        let flatten = "[[model.layers]]\ntype = \"flatten\"\n";
+        let last = "[[model.layers]]\ntype = \"dense\"\nunits = 10\n";
+        for (layers, message) in [
+            (
+                "[[model.layers]]\ntype = \"conv3d\"\n".to_owned(),
+                "model.layers[0]: unknown variant `conv3d`, expected one of `conv2d`, `max_pool2d`, `avg_pool2d`, `flatten`, `dropout`, `dense`, `batch_norm`",
+            ),
+            (
+                format!("{flatten}[[model.layers]]\ntype = \"dense\"\nunitz = 10\n"),
+                "model.layers[1]: unknown field `unitz`, expected `units` or `activation`",
+            ),
+            (
+                format!("{flatten}[[model.layers]]\ntype = \"dense\"\n"),
+                "model.layers[1]: missing field `units`",
+            ),
+            (
+                format!(
+                    "{flatten}[[model.layers]]\ntype = \"dense\"\nunits = 10\nactivation = \"gelu\"\n"
+                ),
+                "model.layers[1]: unknown variant `gelu`, expected one of `linear`, `relu`, `sigmoid`, `tanh`, `softmax`",
+            ),
+            (
+                last.to_owned(),
+                "model.layers[0] (dense): type needs flat features: put a flatten layer before it",
+            ),
+            (
+                format!(
+                    "[[model.layers]]\ntype = \"conv2d\"\nfilters = 4\nkernel_size = 30\n{flatten}{last}"
+                ),
+                "model.layers[0] (conv2d): kernel_size 30 is larger than its 28x28 input",
+            ),
+            (
+                format!("{flatten}[[model.layers]]\ntype = \"dense\"\nunits = 12\n"),
+                "model.layers[1] (dense): units 12: the last layer must have 10, one per class",
+            ),
+        ] {
+            let err = parse(&layers).unwrap_err();
+            assert!(err.ends_with(message), "{layers}: {err}");
         }
     }
 
@@ -599,9 +687,16 @@ mod tests {
             kernel in 0usize..64,
             pool in 0usize..64,
             filters in 0usize..1000,
+            units in 0usize..100,
+            kind in proptest::sample::select(vec!["conv2d", "max_pool2d", "avg_pool2d", "flatten", "dropout", "dense", "batch_norm"]),
         ) {
             let text = format!(
-                "[training]\nepochs = {epochs}\nbatch_size = {batch}\n[optimizer]\nlearning_rate = {lr:?}\nbeta1 = {beta:?}\n[model]\nkernel_size = {kernel}\npool_size = {pool}\nfilters = {filters}\n"
+                "[training]\nepochs = {epochs}\nbatch_size = {batch}\n[optimizer]\nlearning_rate = {lr:?}\nbeta1 = {beta:?}\n\
+                 [[model.layers]]\ntype = \"conv2d\"\nkernel_size = {kernel}\nfilters = {filters}\n\
+                 [[model.layers]]\ntype = \"max_pool2d\"\npool_size = {pool}\n\
+                 [[model.layers]]\ntype = \"{kind}\"\n\
+                 [[model.layers]]\ntype = \"flatten\"\n\
+                 [[model.layers]]\ntype = \"dense\"\nunits = {units}\n"
             );
             if let Ok(experiment) = parse(&text) {
                 proptest::prop_assert!(experiment.net.check().is_ok());
@@ -631,6 +726,55 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file, from_toml);
+    }
+
+    /// `model.layers[N].KEY` reaches into the layer list, as the errors name it.
+    #[test]
+    fn set_reaches_into_the_layer_list() {
+        let file = ExperimentFile::default()
+            .set(&assignments(&[
+                "model.layers[0].filters=16",
+                "model.layers[0].activation=relu",
+                "model.layers[3]={type=\"dense\", units=10}",
+            ]))
+            .unwrap();
+        let mut layers = model::LayerConfig::notebook();
+        layers[0] = model::LayerConfig::Conv2d {
+            filters: 16,
+            kernel_size: 3,
+            padding: model::Padding::Valid,
+            strides: 1,
+            activation: model::Activation::Relu,
+        };
+        layers[3] = model::LayerConfig::Dense {
+            units: 10,
+            activation: model::Activation::Linear,
+        };
+        assert_eq!(file.model.layers, layers);
+        for (text, message) in [
+            (
+                "model.layers[4].units=3",
+                "--set model.layers[4].units=3: `layers` has 4 items (from 0), so `layers[4]` names nothing",
+            ),
+            (
+                "model.layers[x].units=3",
+                "--set model.layers[x].units=3: `layers[x]`: the index must be a number",
+            ),
+            (
+                "training[0].epochs=3",
+                "--set training[0].epochs=3: `training` is not a list, so `training[0]` names nothing",
+            ),
+            (
+                "model.layers[0].filterz=3",
+                "--set model.layers[0].filterz=3: model.layers[0]: unknown field `filterz`",
+            ),
+        ] {
+            let err = ExperimentFile::default()
+                .set(&assignments(&[text]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(message), "{text}: {err}");
+        }
     }
 
     #[test]

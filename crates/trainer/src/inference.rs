@@ -46,6 +46,7 @@ impl LoadedRun {
         let net = experiment
             .net
             .init(experiment.file.seed, &backend.device)
+            .map_err(ConfigError::from)?
             .with_kernels(experiment.file.kernels)
             .try_load_file(run.weights())
             .map_err(|source| Error::Weights {

@@ -13,7 +13,7 @@ use model::KerasNet;
 use crate::backend::SelectedBackend;
 use crate::checkpoints::AtomicCheckpointer;
 use crate::classifier::MnistClassifier;
-use crate::config::Experiment;
+use crate::config::{ConfigError, Experiment};
 use crate::early_stopping::KerasEarlyStopping;
 use crate::error::Error;
 use crate::history::History;
@@ -49,6 +49,7 @@ pub fn fit(
         net: experiment
             .net
             .init(seed, &device.clone().autodiff())
+            .map_err(ConfigError::from)?
             .with_kernels(experiment.file.kernels),
     };
     let optimizer = experiment.adam.optimizer(model.net.kernels());

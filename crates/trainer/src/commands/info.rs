@@ -1,17 +1,24 @@
-//! `trainer info`: the backends of this build and the notebook's data cells.
+//! `trainer info`: the backends of this build, the notebook's data cells,
+//! and with `--config` the experiment's network as Keras's `model.summary()`.
 
 use data::{DataSource, IMAGE_SIDE, Split, one_hot};
 
 use crate::backend::BackendChoice;
-use crate::cli::DataArgs;
+use crate::cli::InfoArgs;
+use crate::config::ExperimentFile;
 use crate::error::Error;
 use crate::inference::load_split;
 use crate::numpy::vector;
 
 /// Prints the shapes the notebook prints, the first label and its one-hot row,
-/// and the first image as text.
-pub fn run(args: &DataArgs) -> Result<(), Error> {
-    let source = DataSource::resolve(args.data_dir.as_deref())?;
+/// and the first image as text; then the network of `--config`.
+pub fn run(args: &InfoArgs) -> Result<(), Error> {
+    // The config first: a bad one is an error before any output.
+    let experiment = match &args.config {
+        Some(path) => Some(ExperimentFile::load(path)?.validate()?),
+        None => None,
+    };
+    let source = DataSource::resolve(args.data.data_dir.as_deref())?;
     let train = load_split(&source, Split::Train, None)?;
     let test = load_split(&source, Split::Test, None)?;
     let (n_train, n_test) = (train.len(), test.len());
@@ -41,6 +48,10 @@ pub fn run(args: &DataArgs) -> Result<(), Error> {
             let line: String = row.iter().map(|&p| shade(p)).collect();
             println!("  {}", line.trim_end());
         }
+    }
+    if let Some(experiment) = experiment {
+        println!("model.summary() of `{}`:", experiment.file.name);
+        println!("{}", model::summary(&experiment.summary));
     }
     Ok(())
 }

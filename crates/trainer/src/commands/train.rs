@@ -294,8 +294,9 @@ fn header(
         run.path().display()
     );
     println!(
-        "model: KerasNet, {} parameters; Adam lr {:?}, {} epochs of {} steps (batch {})",
-        experiment.net.num_params(),
+        "model: {} layers, {} parameters; Adam lr {:?}, {} epochs of {} steps (batch {})",
+        experiment.summary.len(),
+        experiment.num_params(),
         experiment.learning_rate(),
         settings.epochs,
         train_size.div_ceil(settings.batch_size),
