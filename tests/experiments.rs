@@ -222,3 +222,40 @@ fn a_validation_split_holds_out_the_end_of_the_training_set_and_tests_once() {
     assert!(history.get("test_loss").is_none());
     assert_eq!(history["run"]["test_size"], 1000);
 }
+
+/// An optimiser and a schedule from `--set`: the header names them, and
+/// `history.json` records each epoch's learning rate, here halved every
+/// epoch by a step schedule (exactly: the rate is constant within an epoch).
+#[test]
+fn an_optimiser_and_a_schedule_train_and_each_epoch_records_its_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = train_smoke(
+        dir.path(),
+        &[
+            "training.epochs=3",
+            "data.train_size=300",
+            "optimizer.name=sgd",
+            "optimizer.learning_rate=0.08",
+            "optimizer.momentum=0.9",
+            "optimizer.schedule={type=\"step\", step_epochs=1, gamma=0.5}",
+        ],
+    );
+    let stdout = out.ok();
+    assert!(
+        stdout.contains("; sgd lr 0.08 (step schedule), 3 epochs"),
+        "{stdout}"
+    );
+    let history = read_json(&dir.path().join("artifacts/smoke/run-001/history.json"));
+    let rates: Vec<f64> = history["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|epoch| epoch["learning_rate"].as_f64().unwrap())
+        .collect();
+    assert_eq!(rates.len(), 3);
+    for (rate, expected) in rates.iter().zip([0.08, 0.04, 0.02]) {
+        assert!((rate - expected).abs() < 1e-9, "{rates:?}");
+    }
+    let accuracy = history["epochs"][2]["val_accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.5, "SGD with momentum learns: {accuracy}");
+}

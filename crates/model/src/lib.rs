@@ -21,7 +21,7 @@ mod recipe;
 pub use layers::{
     Activation, LayerConfig, LayerError, MAX_UNITS, Padding, Shape, SummaryRow, summary,
 };
-pub use recipe::KerasAdam;
+pub use recipe::{KerasAdam, KerasOptimizer};
 
 use burn::module::Flag;
 use burn::module::{ModuleMapper, Param, ParamId};

@@ -226,6 +226,7 @@ mod tests {
                     val_loss: 0.25,
                     val_accuracy,
                     seconds: 2.0,
+                    learning_rate: None,
                 }],
             },
         }

@@ -4,11 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use data::PixelScaling;
-use model::{KerasAdam, KerasNetConfig, Kernels, LayerConfig, LayerError, SummaryRow};
+use model::{
+    KerasAdam, KerasNetConfig, KerasOptimizer, Kernels, LayerConfig, LayerError, SummaryRow,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::backend::{BackendChoice, DeviceChoice};
 use crate::early_stopping::EarlyStoppingSection;
+use crate::schedule::Schedule;
 
 /// Why an experiment file or override is unusable. Each names the file or key.
 #[derive(Debug, thiserror::Error)]
@@ -143,18 +146,59 @@ pub struct TrainingSection {
     pub early_stopping: Option<EarlyStoppingSection>,
 }
 
-/// `[optimizer]`: Adam, with Keras's defaults (Burn's own epsilon is 1e-5).
+/// Which of Keras's optimisers trains the network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerName {
+    /// `Adam()`, the notebook's.
+    #[default]
+    Adam,
+    /// `AdamW()`: Adam with decoupled weight decay.
+    Adamw,
+    /// `SGD()`, with momentum and Nesterov optional.
+    Sgd,
+    /// `RMSprop()`.
+    Rmsprop,
+}
+
+impl OptimizerName {
+    /// The name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Adam => "adam",
+            Self::Adamw => "adamw",
+            Self::Sgd => "sgd",
+            Self::Rmsprop => "rmsprop",
+        }
+    }
+}
+
+/// `[optimizer]`: one of Keras's optimisers with Keras's defaults (Burn's
+/// own epsilon is 1e-5); each key is read by the optimisers it names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimizerSection {
-    /// Learning rate. Default 1e-3.
+    /// `adam`, `adamw`, `sgd` or `rmsprop`. Default `adam`.
+    pub name: OptimizerName,
+    /// Learning rate, of every optimiser. Default 1e-3 (Keras's, but for SGD: 1e-2).
     pub learning_rate: f64,
-    /// First-moment decay. Default 0.9.
+    /// Adam and AdamW: first-moment decay. Default 0.9.
     pub beta1: f64,
-    /// Second-moment decay. Default 0.999.
+    /// Adam and AdamW: second-moment decay. Default 0.999.
     pub beta2: f64,
-    /// Numerical stabiliser. Default 1e-7.
+    /// Adam, AdamW and RMSprop: numerical stabiliser. Default 1e-7.
     pub epsilon: f64,
+    /// AdamW: decoupled weight decay. Default 0.004.
+    pub weight_decay: f64,
+    /// SGD and RMSprop: momentum. Default 0.
+    pub momentum: f64,
+    /// SGD: Nesterov momentum. Default false.
+    pub nesterov: bool,
+    /// RMSprop: decay of the squared gradients' average. Default 0.9.
+    pub rho: f64,
+    /// `[optimizer.schedule]`: the learning rate over the epochs. Default: constant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
 }
 
 impl Default for ExperimentFile {
@@ -208,10 +252,16 @@ impl Default for OptimizerSection {
     fn default() -> Self {
         let keras = KerasAdam::default();
         Self {
+            name: OptimizerName::Adam,
             learning_rate: keras.learning_rate,
             beta1: keras.beta_1,
             beta2: keras.beta_2,
             epsilon: keras.epsilon,
+            weight_decay: 0.004,
+            momentum: 0.0,
+            nesterov: false,
+            rho: 0.9,
+            schedule: None,
         }
     }
 }
@@ -344,18 +394,54 @@ impl ExperimentFile {
                 "must be a positive number",
             ));
         }
+        for (key, value) in [
+            ("optimizer.momentum", opt.momentum),
+            ("optimizer.rho", opt.rho),
+        ] {
+            if !(0.0..1.0).contains(&value) {
+                return Err(invalid(key, value, "must be in [0, 1)"));
+            }
+        }
+        if !(opt.weight_decay.is_finite() && opt.weight_decay >= 0.0) {
+            return Err(invalid(
+                "optimizer.weight_decay",
+                opt.weight_decay,
+                "must be a number >= 0",
+            ));
+        }
+        if let Some(schedule) = &opt.schedule {
+            schedule
+                .check(opt.learning_rate)
+                .map_err(|(key, value, reason)| invalid(key, value, reason))?;
+        }
         let net = KerasNetConfig::new().with_layers(self.model.layers.clone());
         let summary = net.check()?;
-        let adam = model::KerasAdam {
+        let adam = KerasAdam {
             learning_rate: opt.learning_rate,
             beta_1: opt.beta1,
             beta_2: opt.beta2,
             epsilon: opt.epsilon,
         };
+        let optimizer = match opt.name {
+            OptimizerName::Adam => KerasOptimizer::Adam(adam),
+            OptimizerName::Adamw => KerasOptimizer::AdamW {
+                adam,
+                weight_decay: opt.weight_decay,
+            },
+            OptimizerName::Sgd => KerasOptimizer::Sgd {
+                momentum: opt.momentum,
+                nesterov: opt.nesterov,
+            },
+            OptimizerName::Rmsprop => KerasOptimizer::RmsProp {
+                rho: opt.rho,
+                momentum: opt.momentum,
+                epsilon: opt.epsilon,
+            },
+        };
         Ok(Experiment {
             net,
             summary,
-            adam,
+            optimizer,
             file: self,
         })
     }
@@ -482,8 +568,8 @@ pub struct Experiment {
     pub net: KerasNetConfig,
     /// Its layers, checked: output shapes and parameters.
     pub summary: Vec<SummaryRow>,
-    /// The optimiser (the learning rate goes to the Learner).
-    pub adam: model::KerasAdam,
+    /// The optimiser (the learning rate and its schedule go to the Learner).
+    pub optimizer: KerasOptimizer,
 }
 
 impl Experiment {
@@ -492,9 +578,14 @@ impl Experiment {
         self.summary.iter().map(|row| row.params).sum()
     }
 
-    /// Learning rate of the Adam steps.
+    /// The learning rate the training starts from.
     pub fn learning_rate(&self) -> f64 {
         self.file.optimizer.learning_rate
+    }
+
+    /// The schedule of the learning rate (constant without one).
+    pub fn schedule(&self) -> Schedule {
+        self.file.optimizer.schedule.unwrap_or(Schedule::Constant)
     }
 }
 

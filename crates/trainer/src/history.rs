@@ -121,6 +121,10 @@ pub struct EpochRecord {
     pub val_accuracy: f64,
     /// Wall time of the epoch, training and validation.
     pub seconds: f64,
+    /// The learning rate the epoch trained with (the mean of its steps',
+    /// which a schedule moves); absent in runs before schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f64>,
 }
 
 impl EpochRecord {
@@ -146,6 +150,7 @@ mod tests {
             val_loss: 0.1457,
             val_accuracy: 0.958,
             seconds: 6.14,
+            learning_rate: None,
         };
         assert_eq!(
             record.keras_line(3, 1875),

@@ -11,6 +11,7 @@
 //! | [`renderer`] | the Keras epoch lines and the progress bar |
 //! | [`stop`] | why a training stopped early |
 //! | [`early_stopping`] | Keras's `EarlyStopping` as a Burn strategy |
+//! | [`schedule`] | `[optimizer.schedule]` as Burn's learning-rate schedulers |
 //! | [`checkpoints`] | atomic checkpoints, and which epoch to resume from |
 //! | [`resume`] | `--resume`: which run, on what, with which settings |
 //! | [`classifier`] | the network as Burn's Learner trains it |
@@ -46,6 +47,7 @@ pub mod pictures;
 pub mod renderer;
 pub mod resume;
 pub mod runs;
+pub mod schedule;
 pub mod serve;
 pub mod stop;
 pub mod sweep;

@@ -22,6 +22,8 @@ use crate::stop::{Stop, Stopper};
 pub const LOSS: &str = "Loss";
 /// Burn's name of the accuracy metric (in percent).
 pub const ACCURACY: &str = "Accuracy";
+/// Burn's name of the learning-rate metric.
+pub const LEARNING_RATE: &str = "Learning Rate";
 
 /// Writes `history.json` and `steps.csv` as the training goes.
 pub struct HistoryLogger {
@@ -160,6 +162,10 @@ impl MetricLogger for HistoryLogger {
             val_loss: self.final_value(Split::Valid, epoch, LOSS),
             val_accuracy: self.final_value(Split::Valid, epoch, ACCURACY) / 100.0,
             seconds: self.epoch_started.elapsed().as_secs_f64(),
+            learning_rate: self
+                .finals
+                .get(&(Split::Train, epoch, LEARNING_RATE.to_owned()))
+                .copied(),
         };
         self.epoch_started = Instant::now();
         self.steps_this_epoch = 0;

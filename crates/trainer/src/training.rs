@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use burn::train::checkpoint::KeepLastNCheckpoints;
-use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 use data::{MnistBatcher, MnistDataset, MnistLoader};
 use model::KerasNet;
@@ -52,7 +52,7 @@ pub fn fit(
             .map_err(ConfigError::from)?
             .with_kernels(experiment.file.kernels),
     };
-    let optimizer = experiment.adam.optimizer(model.net.kernels());
+    let optimizer = experiment.optimizer.optimizer(model.net.kernels());
 
     let batcher = MnistBatcher::new(experiment.file.data.scaling);
     let first_epoch = start.checkpoint.map_or(1, |epoch| epoch + 1) as u64;
@@ -67,6 +67,18 @@ pub fn fit(
     let valid_loader =
         MnistLoader::sequential(Arc::new(test), batcher, settings.eval_batch_size, device);
 
+    let scheduler = experiment
+        .schedule()
+        .scheduler(
+            experiment.learning_rate(),
+            start.history.run.steps_per_epoch,
+            settings.epochs,
+        )
+        .map_err(|reason| ConfigError::Invalid {
+            key: "optimizer.schedule",
+            value: experiment.schedule().name().into(),
+            reason,
+        })?;
     let interrupter = Interrupter::new();
     let stopper = Stopper::new(interrupter.clone());
     stop_on_ctrl_c(stopper.clone());
@@ -83,6 +95,7 @@ pub fn fit(
     let mut training =
         SupervisedTraining::new(run.path(), Arc::new(train_loader), Arc::new(valid_loader))
             .metrics((AccuracyMetric::new(), LossMetric::new()))
+            .metric_train_numeric(LearningRateMetric::new())
             .with_custom_checkpointers(model_checkpoints, optim_checkpoints, scheduler_checkpoints)
             // The last two epochs: enough to resume whatever is killed when.
             .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
@@ -99,7 +112,7 @@ pub fn fit(
     if let Some(strategy) = &early_stopping {
         training = training.early_stopping(strategy.clone());
     }
-    let result = training.launch(Learner::new(model, optimizer, experiment.learning_rate()));
+    let result = training.launch(Learner::new(model, optimizer, scheduler));
     lines.print_rest();
 
     let done = History::load(&run.history()).map_or(0, |history| history.epochs.len());

@@ -294,10 +294,12 @@ fn header(
         run.path().display()
     );
     println!(
-        "model: {} layers, {} parameters; Adam lr {:?}, {} epochs of {} steps (batch {})",
+        "model: {} layers, {} parameters; {} lr {:?} ({} schedule), {} epochs of {} steps (batch {})",
         experiment.summary.len(),
         experiment.num_params(),
+        experiment.file.optimizer.name.name(),
         experiment.learning_rate(),
+        experiment.schedule().name(),
         settings.epochs,
         train_size.div_ceil(settings.batch_size),
         settings.batch_size
