@@ -312,16 +312,22 @@ pub struct DenseLayer {
 #[derive(Module, Debug)]
 pub struct Flatten;
 
-/// One layer of a [`KerasNet`].
+/// One layer of a [`KerasNet`], as [`LayerConfig`] describes it.
 #[derive(Module, Debug)]
-#[allow(missing_docs)]
 pub enum Layer {
+    /// `conv2d`.
     Conv2d(ConvLayer),
+    /// `max_pool2d`.
     MaxPool2d(MaxPool2d),
+    /// `avg_pool2d`.
     AvgPool2d(AvgPool2d),
+    /// `flatten`.
     Flatten(Flatten),
+    /// `dropout`.
     Dropout(Dropout),
+    /// `dense`.
     Dense(DenseLayer),
+    /// `batch_norm`.
     BatchNorm(BatchNorm),
 }
 

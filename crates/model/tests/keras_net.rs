@@ -222,6 +222,7 @@ fn shapes_and_parameter_counts_are_keras_s() {
 backend_tests!(
     every_layer_type_builds_and_trains,
     relu_convolutions_fuse_with_their_pool,
+    every_layer_type_computes_what_the_stock_layers_compute,
 );
 
 /// A network of every layer type: Burn counts the parameters Keras's
@@ -272,12 +273,20 @@ fn every_layer_type_builds_and_trains(device: &Device) {
     );
 }
 
-/// A ReLU convolution followed by its max-pool runs as one fused kernel,
-/// the activation after the pool: the logits are the stock layers' (1e-4
-/// relative: the fused kernel sums the products in another order).
-fn relu_convolutions_fuse_with_their_pool(device: &Device) {
-    let config = KerasNetConfig::new().with_layers(keras_convnet());
-    let net = config.init(5, device).unwrap();
+/// The fast path through every layer type (a `same` convolution by the
+/// kernels, a strided one and a stride-1 pool by Burn's) gives the stock
+/// layers' logits, batch norm and dropout in inference mode (1e-4 relative,
+/// as below).
+fn every_layer_type_computes_what_the_stock_layers_compute(device: &Device) {
+    let net = KerasNetConfig::new()
+        .with_layers(every_layer())
+        .init(9, device)
+        .unwrap();
+    assert_fast_is_stock(net, device);
+}
+
+/// `net`'s logits for random images, fast against stock.
+fn assert_fast_is_stock(net: model::KerasNet, device: &Device) {
     let images = Tensor::<4>::random(
         [3, 1, 28, 28],
         burn::tensor::Distribution::Uniform(0.0, 1.0),
@@ -298,6 +307,17 @@ fn relu_convolutions_fuse_with_their_pool(device: &Device) {
             "fast {f} stock {s}"
         );
     }
+}
+
+/// A ReLU convolution followed by its max-pool runs as one fused kernel,
+/// the activation after the pool: the logits are the stock layers' (1e-4
+/// relative: the fused kernel sums the products in another order).
+fn relu_convolutions_fuse_with_their_pool(device: &Device) {
+    let net = KerasNetConfig::new()
+        .with_layers(keras_convnet())
+        .init(5, device)
+        .unwrap();
+    assert_fast_is_stock(net, device);
 }
 
 /// The notebook's network did not change when the network became a list
