@@ -22,19 +22,6 @@ pub enum Activation {
     Softmax,
 }
 
-impl Activation {
-    /// The name used in configs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Linear => "linear",
-            Self::Relu => "relu",
-            Self::Sigmoid => "sigmoid",
-            Self::Tanh => "tanh",
-            Self::Softmax => "softmax",
-        }
-    }
-}
-
 /// How a convolution treats the border.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -183,7 +170,8 @@ impl Shape {
         }
     }
 
-    fn features(self) -> usize {
+    /// Values per image: what `flatten` makes of it.
+    pub fn features(self) -> usize {
         match self {
             Self::Maps { channels, side } => channels * side * side,
             Self::Flat(features) => features,

@@ -205,7 +205,7 @@ fn build(layer: &LayerConfig, input: Shape, rng: &mut StdRng, device: &Device) -
         LayerConfig::Flatten => Layer::Flatten(Flatten),
         LayerConfig::Dropout { rate } => Layer::Dropout(DropoutConfig::new(rate).init()),
         LayerConfig::Dense { units, activation } => {
-            let features = input.channels();
+            let features = input.features();
             let mut linear = LinearConfig::new(features, units).init(device);
             linear.weight = glorot_uniform([features, units], features, units, rng, device);
             linear.bias = Some(Initializer::Zeros.init([units], device));

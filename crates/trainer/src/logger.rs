@@ -76,11 +76,13 @@ impl HistoryLogger {
         }
     }
 
+    /// The epoch's value of metric `name`, if Burn reported it.
+    fn final_entry(&self, split: Split, epoch: usize, name: &str) -> Option<f64> {
+        self.finals.get(&(split, epoch, name.to_owned())).copied()
+    }
+
     fn final_value(&self, split: Split, epoch: usize, name: &str) -> f64 {
-        self.finals
-            .get(&(split, epoch, name.to_owned()))
-            .copied()
-            .unwrap_or(f64::NAN)
+        self.final_entry(split, epoch, name).unwrap_or(f64::NAN)
     }
 
     fn write(&self) -> Result<(), crate::runs::RunError> {
@@ -162,10 +164,7 @@ impl MetricLogger for HistoryLogger {
             val_loss: self.final_value(Split::Valid, epoch, LOSS),
             val_accuracy: self.final_value(Split::Valid, epoch, ACCURACY) / 100.0,
             seconds: self.epoch_started.elapsed().as_secs_f64(),
-            learning_rate: self
-                .finals
-                .get(&(Split::Train, epoch, LEARNING_RATE.to_owned()))
-                .copied(),
+            learning_rate: self.final_entry(Split::Train, epoch, LEARNING_RATE),
         };
         self.epoch_started = Instant::now();
         self.steps_this_epoch = 0;
