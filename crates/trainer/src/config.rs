@@ -800,6 +800,14 @@ mod tests {
         texts.iter().map(|text| text.parse().unwrap()).collect()
     }
 
+    /// The error line of one `--set` on the default file.
+    fn set_error(text: &str) -> String {
+        ExperimentFile::default()
+            .set(&assignments(&[text]))
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn set_changes_any_key_as_the_file_would() {
         let file = ExperimentFile::default()
@@ -860,10 +868,7 @@ mod tests {
                 "--set model.layers[0].filterz=3: model.layers[0]: unknown field `filterz`",
             ),
         ] {
-            let err = ExperimentFile::default()
-                .set(&assignments(&[text]))
-                .unwrap_err()
-                .to_string();
+            let err = set_error(text);
             assert!(err.starts_with(message), "{text}: {err}");
         }
     }
@@ -889,10 +894,7 @@ mod tests {
                 "--set data.scaling=log: unknown variant `log`",
             ),
         ] {
-            let err = ExperimentFile::default()
-                .set(&assignments(&[text]))
-                .unwrap_err()
-                .to_string();
+            let err = set_error(text);
             assert!(err.starts_with(message), "{text}: {err}");
         }
         assert!("=3".parse::<Assignment>().is_err());
