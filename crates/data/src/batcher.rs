@@ -83,6 +83,10 @@ pub struct MnistBatch {
     pub images: Tensor<4>,
     /// Class indices, `[B]`.
     pub targets: Tensor<1, Int>,
+    /// The key of the batch's random draws (dropout masks): a function of
+    /// the seed, the epoch and the step in a shuffled loader, so a resumed
+    /// training draws what the uninterrupted one drew; 0 elsewhere.
+    pub noise: u64,
 }
 
 impl MnistBatch {
@@ -150,6 +154,7 @@ impl MnistBatcher {
         Ok(MnistBatch {
             images: self.images(images, device),
             targets: Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
+            noise: 0,
         })
     }
 }
@@ -159,6 +164,10 @@ impl Batcher<MnistItem, MnistBatch> for MnistBatcher {
         let images = self.images(items.iter().map(|item| item.pixels.as_slice()), device);
         let labels: Vec<i64> = items.iter().map(|item| i64::from(item.label)).collect();
         let targets = Tensor::from_data(TensorData::new(labels, [items.len()]), device);
-        MnistBatch { images, targets }
+        MnistBatch {
+            images,
+            targets,
+            noise: 0,
+        }
     }
 }

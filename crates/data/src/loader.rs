@@ -83,10 +83,7 @@ impl MnistLoader {
         if let Some(shuffle) = &self.shuffle {
             // A different, fixed stream per epoch: the epoch's number spread
             // over the seed's bits (the golden-ratio constant of SplitMix64).
-            let stream = shuffle
-                .seed
-                .wrapping_add(epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            order.shuffle(&mut StdRng::seed_from_u64(stream));
+            order.shuffle(&mut StdRng::seed_from_u64(stream(shuffle.seed, epoch)));
         }
         order
     }
@@ -100,6 +97,7 @@ impl DataLoader<MnistBatch> for MnistLoader {
         Box::new(Batches {
             loader: self,
             order: self.order(epoch),
+            epoch,
             done: 0,
         })
     }
@@ -124,10 +122,18 @@ impl DataLoader<MnistBatch> for MnistLoader {
     }
 }
 
+/// `seed` and `value` (an epoch, a step) as one seed: `value` spread over
+/// the seed's bits by the golden-ratio constant of SplitMix64, a different
+/// fixed stream for every value.
+fn stream(seed: u64, value: u64) -> u64 {
+    seed.wrapping_add(value.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
 /// One pass over a loader's items.
 struct Batches<'a> {
     loader: &'a MnistLoader,
     order: Vec<usize>,
+    epoch: u64,
     done: usize,
 }
 
@@ -140,11 +146,18 @@ impl Iterator for Batches<'_> {
             return None;
         }
         let indices = &self.order[self.done..end];
+        let step = (self.done / self.loader.batch_size) as u64;
         self.done = end;
+        // Dropout's key: the epoch's stream, moved on by the step; the
+        // sequential loaders (validation, prediction) draw nothing.
+        let noise = self.loader.shuffle.as_ref().map_or(0, |shuffle| {
+            stream(stream(shuffle.seed, self.epoch), step.wrapping_add(1))
+        });
         Some(
             self.loader
                 .batcher
-                .batch_indices(&self.loader.dataset, indices, &self.loader.device),
+                .batch_indices(&self.loader.dataset, indices, &self.loader.device)
+                .map(|batch| MnistBatch { noise, ..batch }),
         )
     }
 }
@@ -232,6 +245,32 @@ mod tests {
             .map(|b| b.unwrap().targets.dims()[0])
             .collect();
         assert_eq!(batches, [6, 6, 6, 2], "the last batch is partial");
+    }
+
+    #[test]
+    fn each_training_batch_has_its_own_noise_key_replayed_on_resume() {
+        let keys = |first_epoch, seed| -> Vec<u64> {
+            let loader = MnistLoader::shuffled(
+                dataset(20),
+                MnistBatcher::default(),
+                6,
+                device(),
+                seed,
+                first_epoch,
+            );
+            loader.iter().map(|batch| batch.unwrap().noise).collect()
+        };
+        let epoch_2 = keys(2, 5);
+        assert_eq!(epoch_2.len(), 4);
+        let mut distinct = epoch_2.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 4, "one key per step: {epoch_2:?}");
+        assert_eq!(keys(2, 5), epoch_2, "a resumed loader draws the same keys");
+        assert_ne!(keys(3, 5), epoch_2, "another epoch, other keys");
+        assert_ne!(keys(2, 6), epoch_2, "another seed, other keys");
+        let sequential = MnistLoader::sequential(dataset(10), MnistBatcher::default(), 4, device());
+        assert!(sequential.iter().all(|batch| batch.unwrap().noise == 0));
     }
 
     #[test]

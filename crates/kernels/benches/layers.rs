@@ -25,11 +25,11 @@ fn stock(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
 }
 
 fn fused(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
-    kernels::conv2d_max_pool2d(x, w, b, [0, 0], [2, 2])
+    kernels::conv2d_max_pool2d(x, w, b, [1, 1], [0, 0], [2, 2])
 }
 
 fn separate(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
-    kernels::max_pool2d(kernels::conv2d(x, w, b, [0, 0]), [2, 2])
+    kernels::max_pool2d(kernels::conv2d(x, w, b, [1, 1], [0, 0]), [2, 2])
 }
 
 const VARIANTS: [(&str, Layers); 3] = [("stock", stock), ("kernels", separate), ("fused", fused)];
@@ -96,6 +96,7 @@ fn slices(c: &mut Criterion) {
         filters: 8,
         kernel: [3, 3],
         padding: [0, 0],
+        stride: [1, 1],
     };
     let x: Vec<f32> = (0..32 * 784).map(|i| (i * 37 % 256) as f32).collect();
     let w: Vec<f32> = (0..72).map(|i| (i as f32 - 36.0) / 100.0).collect();
@@ -125,5 +126,62 @@ fn slices(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, slices, forward_backward, forward);
+/// The convolutions of the suite's networks at their training batch, forward
+/// and backward (the input's gradient too, as for every layer but the
+/// first), by each path and by burn-flex's stock operation; the figures are
+/// per batch, so GFLOP/s = 6 * multiply-adds of the forward pass / time.
+fn suite(c: &mut Criterion) {
+    use kernels::ConvPath;
+    // (name, batch, channels, side, filters, kernel, padding)
+    let layers = [
+        ("convnet_conv1", 128, 1, 28, 32, 3, 0),
+        ("convnet_conv2", 128, 32, 13, 64, 3, 0),
+        ("lenet_conv1", 64, 1, 28, 6, 5, 2),
+        ("lenet_conv2", 64, 6, 14, 16, 5, 0),
+    ];
+    let device = Device::flex().autodiff();
+    let mut group = c.benchmark_group("suite_conv_forward_backward");
+    for (name, batch, channels, side, filters, kernel, padding) in layers {
+        let x = Tensor::<4>::random(
+            [batch, channels, side, side],
+            Distribution::Uniform(0.0, 1.0),
+            &device,
+        )
+        .require_grad();
+        let w = Tensor::<4>::random(
+            [filters, channels, kernel, kernel],
+            Distribution::Uniform(-0.3, 0.3),
+            &device,
+        )
+        .require_grad();
+        let b = Tensor::<1>::zeros([filters], &device).require_grad();
+        for path in [ConvPath::Direct, ConvPath::Gemm, ConvPath::Stock] {
+            group.bench_function(BenchmarkId::new(name, path.name()), |bench| {
+                bench.iter(|| {
+                    let y = match path {
+                        ConvPath::Stock => conv2d(
+                            x.clone(),
+                            w.clone(),
+                            Some(b.clone()),
+                            ConvOptions::new([1, 1], [padding; 2], [1, 1], 1),
+                        ),
+                        path => kernels::conv2d_on(
+                            path,
+                            x.clone(),
+                            w.clone(),
+                            b.clone(),
+                            [1, 1],
+                            [padding; 2],
+                        ),
+                    };
+                    let grads = y.sum().backward();
+                    x.grad(&grads).map(|g| g.into_data())
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, slices, forward_backward, forward, suite);
 criterion_main!(benches);

@@ -60,6 +60,34 @@ impl<B: KernelGrads> Backward<B, 3> for Conv2dBackward {
 }
 
 #[derive(Debug)]
+struct Conv2dGemmBackward;
+
+impl<B: KernelGrads> Backward<B, 3> for Conv2dGemmBackward {
+    /// The input's and the weights' checkpoints, the stride and the padding.
+    type State = (NodeId, NodeId, [usize; 2], [usize; 2]);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight, stride, padding) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight);
+        let input_grad = ops.parents[0].is_some();
+        let computed =
+            B::kernel_conv2d_gemm_backward(x, weight, grad, stride, padding, input_grad);
+        register::<B>(
+            grads,
+            ops.parents.map(|parent| parent.map(|node| node.id)),
+            computed,
+        );
+    }
+}
+
+#[derive(Debug)]
 struct MaxPool2dBackward;
 
 impl<B: KernelGrads> Backward<B, 1> for MaxPool2dBackward {
@@ -153,6 +181,39 @@ impl<B: KernelGrads, C: CheckpointStrategy> KernelOps for Autodiff<B, C> {
                 x.into_primitive(),
                 weight.into_primitive(),
                 bias.into_primitive(),
+                padding,
+            )),
+        }
+    }
+
+    fn kernel_conv2d_gemm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        match Conv2dGemmBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride, padding);
+                let out = B::kernel_conv2d_gemm(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    stride,
+                    padding,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::kernel_conv2d_gemm(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                stride,
                 padding,
             )),
         }

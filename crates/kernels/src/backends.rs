@@ -8,8 +8,9 @@ use burn::backend::{DType, Shape};
 use crate::adam::AdamStep;
 use crate::ops::{
     ConvGrads, HostBackend, KernelGrads, KernelOps, Positions, host_adam_step, host_conv2d,
-    host_conv2d_backward, host_conv2d_max_pool2d, host_conv2d_max_pool2d_backward,
-    host_cross_entropy, host_cross_entropy_backward, host_max_pool2d, host_max_pool2d_backward,
+    host_conv2d_backward, host_conv2d_gemm, host_conv2d_gemm_backward, host_conv2d_max_pool2d,
+    host_conv2d_max_pool2d_backward, host_cross_entropy, host_cross_entropy_backward,
+    host_max_pool2d, host_max_pool2d_backward,
 };
 
 /// Implements both traits for a [`HostBackend`] by the host kernels.
@@ -23,6 +24,16 @@ macro_rules! host_kernels {
                 padding: [usize; 2],
             ) -> FloatTensor<Self> {
                 host_conv2d::<Self>(x, weight, bias, padding)
+            }
+
+            fn kernel_conv2d_gemm(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
+                stride: [usize; 2],
+                padding: [usize; 2],
+            ) -> FloatTensor<Self> {
+                host_conv2d_gemm::<Self>(x, weight, bias, stride, padding)
             }
 
             fn kernel_max_pool2d(x: FloatTensor<Self>, window: [usize; 2]) -> FloatTensor<Self> {
@@ -83,6 +94,17 @@ macro_rules! host_kernels {
                 input_grad: bool,
             ) -> ConvGrads<Self> {
                 host_conv2d_backward::<Self>(x, weight, grad, padding, input_grad)
+            }
+
+            fn kernel_conv2d_gemm_backward(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+                stride: [usize; 2],
+                padding: [usize; 2],
+                input_grad: bool,
+            ) -> ConvGrads<Self> {
+                host_conv2d_gemm_backward::<Self>(x, weight, grad, stride, padding, input_grad)
             }
 
             fn kernel_cross_entropy_backward(

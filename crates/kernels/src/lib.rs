@@ -1,6 +1,7 @@
 //! Fast CPU kernels for the layers of small convolutional networks (the MNIST
-//! kind): a 2-D convolution with few channels, a max-pool, the two fused, and
-//! the softmax cross-entropy loss, forward and backward, as Burn backend
+//! kind): a 2-D convolution (direct loops for few channels, matrix products
+//! over an im2col matrix for many: [`ConvPath`]), a max-pool, the two fused,
+//! and the softmax cross-entropy loss, forward and backward, as Burn backend
 //! extensions; and [`adam::FusedAdam`], Adam in one pass per parameter.
 //!
 //! [`conv2d`], [`max_pool2d`], [`conv2d_max_pool2d`] and [`cross_entropy`]
@@ -20,7 +21,9 @@ pub mod adam;
 mod autodiff;
 mod backends;
 pub mod conv;
+pub mod dropout;
 pub mod fused;
+pub mod im2col;
 mod images;
 pub mod loss;
 pub mod ops;
@@ -60,24 +63,95 @@ pub fn serves_device(device: &Device) -> bool {
     }
 }
 
-/// A stride-1 convolution with `padding` zeros on each side of the rows and
-/// columns: `x` `[batch, channels, rows, cols]`, `weight` `[filters, channels,
-/// kernel rows, kernel cols]`, `bias` `[filters]`.
-pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, padding: [usize; 2]) -> Tensor<4> {
-    if !(serves(&x) && conv_fits(&x, &weight, &bias, padding)) {
-        return stock_conv2d(
+/// Which kernel computes a convolution (see [`ConvPath::choose`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvPath {
+    /// The direct loops of [`conv`] (and [`fused`] with a max-pool after it):
+    /// every tap a multiply-add over an output run, fastest when a filter has
+    /// few taps (one input channel), as the notebook's.
+    Direct,
+    /// Matrix products over a column matrix ([`im2col`]): fastest once a
+    /// filter has many taps, and the only kernel for strides above 1.
+    Gemm,
+    /// Burn's own operation: a backend the kernels do not serve, or a shape
+    /// they do not compute (reported by Burn).
+    Stock,
+}
+
+/// Taps per filter (channels times kernel area) above which the matrix
+/// products beat the direct loops, measured on the suite's layers (the
+/// notebook's 9 taps: direct; Keras's convnet's 288: GEMM).
+pub const GEMM_MIN_TAPS: usize = 16;
+
+impl ConvPath {
+    /// The kernel for a convolution of `channels` inputs with a `kernel`
+    /// and `stride`.
+    pub fn choose(channels: usize, kernel: [usize; 2], stride: [usize; 2]) -> Self {
+        if stride != [1, 1] || channels * kernel[0] * kernel[1] > GEMM_MIN_TAPS {
+            Self::Gemm
+        } else {
+            Self::Direct
+        }
+    }
+
+    /// As `trainer info` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Gemm => "gemm",
+            Self::Stock => "stock",
+        }
+    }
+}
+
+/// A convolution with `stride` and `padding` zeros on each side of the rows
+/// and columns: `x` `[batch, channels, rows, cols]`, `weight` `[filters,
+/// channels, kernel rows, kernel cols]`, `bias` `[filters]`; computed by the
+/// kernel [`ConvPath::choose`] picks.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Tensor<4> {
+    let [_, channels, _, _] = x.dims();
+    let [_, _, rows, cols] = weight.dims();
+    let path = ConvPath::choose(channels, [rows, cols], stride);
+    conv2d_on(path, x, weight, bias, stride, padding)
+}
+
+/// [`conv2d`] by the kernel `path` (the direct one for strides of 1 only:
+/// else the GEMM one), or by Burn's where the kernels cannot compute it.
+pub fn conv2d_on(
+    path: ConvPath,
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Tensor<4> {
+    match resolve(path, &x, &weight, &bias, stride, padding) {
+        ConvPath::Direct => Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_conv2d(
+            x.into_dispatch(),
+            weight.into_dispatch(),
+            bias.into_dispatch(),
+            padding,
+        )),
+        ConvPath::Gemm => Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_conv2d_gemm(
+            x.into_dispatch(),
+            weight.into_dispatch(),
+            bias.into_dispatch(),
+            stride,
+            padding,
+        )),
+        ConvPath::Stock => stock_conv2d(
             x,
             weight,
             Some(bias),
-            ConvOptions::new([1, 1], padding, [1, 1], 1),
-        );
+            ConvOptions::new(stride, padding, [1, 1], 1),
+        ),
     }
-    Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_conv2d(
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        bias.into_dispatch(),
-        padding,
-    ))
 }
 
 /// A max-pool whose stride is its `window`; rows and columns that do not fill
@@ -93,15 +167,34 @@ pub fn max_pool2d(x: Tensor<4>, window: [usize; 2]) -> Tensor<4> {
     ))
 }
 
-/// `max_pool2d(conv2d(x, weight, bias, padding), window)` in one pass.
+/// `max_pool2d(conv2d(x, weight, bias, stride, padding), window)`: in one
+/// pass where the direct kernel computes the convolution.
 pub fn conv2d_max_pool2d(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Tensor<1>,
+    stride: [usize; 2],
     padding: [usize; 2],
     window: [usize; 2],
 ) -> Tensor<4> {
-    let fits = conv_fits(&x, &weight, &bias, padding) && {
+    let [_, channels, _, _] = x.dims();
+    let [_, _, rows, cols] = weight.dims();
+    let path = ConvPath::choose(channels, [rows, cols], stride);
+    conv2d_max_pool2d_on(path, x, weight, bias, stride, padding, window)
+}
+
+/// [`conv2d_max_pool2d`] with the convolution by the kernel `path` (see
+/// [`conv2d_on`]).
+pub fn conv2d_max_pool2d_on(
+    path: ConvPath,
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    window: [usize; 2],
+) -> Tensor<4> {
+    let fits = resolve(path, &x, &weight, &bias, stride, padding) == ConvPath::Direct && {
         let [_, _, rows, cols] = x.dims();
         let [_, _, kernel_rows, kernel_cols] = weight.dims();
         window_fits(
@@ -112,8 +205,8 @@ pub fn conv2d_max_pool2d(
             ],
         )
     };
-    if !(serves(&x) && fits) {
-        return max_pool2d(conv2d(x, weight, bias, padding), window);
+    if !fits {
+        return max_pool2d(conv2d_on(path, x, weight, bias, stride, padding), window);
     }
     Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_conv2d_max_pool2d(
         x.into_dispatch(),
@@ -141,12 +234,20 @@ pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     ))
 }
 
-/// Whether the operands describe a convolution the kernels compute; anything
-/// else goes to Burn's operation, which reports it.
-fn conv_fits(x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, padding: [usize; 2]) -> bool {
+/// The kernel that computes this convolution: `path` when the kernels serve
+/// the tensors and the operands describe a convolution that kernel takes;
+/// anything else goes to Burn's operation, which reports it.
+fn resolve(
+    path: ConvPath,
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: &Tensor<1>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> ConvPath {
     let [batch, channels, rows, cols] = x.dims();
     let [filters, weight_channels, kernel_rows, kernel_cols] = weight.dims();
-    channels == weight_channels
+    let valid = channels == weight_channels
         && bias.dims() == [filters]
         && shape::ConvShape {
             batch,
@@ -156,8 +257,14 @@ fn conv_fits(x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, padding: [usiz
             filters,
             kernel: [kernel_rows, kernel_cols],
             padding,
+            stride,
         }
-        .is_valid()
+        .is_valid();
+    match path {
+        _ if !(valid && serves(x)) => ConvPath::Stock,
+        ConvPath::Direct if stride != [1, 1] => ConvPath::Gemm,
+        path => path,
+    }
 }
 
 fn window_fits(window: [usize; 2], [rows, cols]: [usize; 2]) -> bool {

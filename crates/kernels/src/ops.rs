@@ -15,8 +15,10 @@ use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Backend, Shape, TensorData, TensorMetadata, backend_extension, read_sync};
 
 use crate::adam::{AdamStep, adam_step};
+use crate::images::{for_each_chunk, for_each_image};
 use crate::shape::{ConvShape, PoolShape};
-use crate::{conv, fused, loss, pool};
+use crate::simd::add;
+use crate::{conv, fused, im2col, loss, pool};
 
 /// The forward passes, one per kernel: the convolution (stride 1, zero
 /// padding, with bias), the max-pool (stride = window, floor mode), and the
@@ -32,6 +34,16 @@ pub trait KernelOps: Backend {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// `conv2d(x, weight) + bias` with `stride` and `padding` zeros on each
+    /// side, as matrix products (see [`im2col`]).
+    fn kernel_conv2d_gemm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 2],
         padding: [usize; 2],
     ) -> FloatTensor<Self>;
 
@@ -108,6 +120,17 @@ pub trait KernelGrads: KernelOps {
         input_grad: bool,
     ) -> ConvGrads<Self>;
 
+    /// The gradients of [`KernelOps::kernel_conv2d_gemm`]; the input's only
+    /// when `input_grad`.
+    fn kernel_conv2d_gemm_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        input_grad: bool,
+    ) -> ConvGrads<Self>;
+
     /// [`KernelOps::kernel_conv2d_max_pool2d`], and where each maximum came from.
     fn kernel_conv2d_max_pool2d_with_positions(
         x: FloatTensor<Self>,
@@ -142,7 +165,7 @@ pub trait KernelGrads: KernelOps {
 /// A backend whose float tensors can be read as host `f32` slices.
 pub(crate) trait HostBackend: Backend {
     /// A tensor's values, contiguous, row-major.
-    type Values: AsRef<[f32]>;
+    type Values: AsRef<[f32]> + Sync;
 
     /// The values of `tensor`, without a copy where the backend allows it.
     fn values(tensor: FloatTensor<Self>) -> Self::Values;
@@ -163,7 +186,12 @@ pub(crate) trait HostBackend: Backend {
 }
 
 fn conv_shape(x: &Shape, weight: &Shape, padding: [usize; 2]) -> ConvShape {
+    strided_shape(x, weight, [1, 1], padding)
+}
+
+fn strided_shape(x: &Shape, weight: &Shape, stride: [usize; 2], padding: [usize; 2]) -> ConvShape {
     ConvShape {
+        stride,
         batch: x[0],
         channels: x[1],
         height: x[2],
@@ -219,6 +247,137 @@ pub(crate) fn host_conv2d<B: HostBackend>(
         Shape::new([shape.batch, shape.filters, rows, cols]),
         &like,
     )
+}
+
+/// Multiply-adds of one of a chunk's matrix products below which burn-flex
+/// runs it on one thread (its `PARALLEL_THRESHOLD`, 192^3): the chunks are
+/// sized under it, since the split over chunks already uses every core.
+const SERIAL_PRODUCT: usize = 192 * 192 * 192;
+
+/// Images per chunk of the GEMM convolution: as many as keep each of its
+/// three matrix products (every one `filters * taps * positions` per image)
+/// a single-threaded one, at least one. A function of the shape alone, so
+/// the sums, and the results, do not depend on the thread count.
+fn gemm_chunk(shape: &ConvShape) -> usize {
+    let per_image = shape.filters * shape.taps() * shape.positions();
+    ((SERIAL_PRODUCT - 1) / per_image.max(1)).clamp(1, shape.batch.max(1))
+}
+
+/// The shape of the images `first..` of a chunk of `len` images.
+fn chunk_of(shape: &ConvShape, len: usize) -> ConvShape {
+    ConvShape {
+        batch: len,
+        ..*shape
+    }
+}
+
+/// The GEMM convolution, a chunk of images at a time (in parallel): the
+/// chunk's column matrix, one product with the weights, the bias added while
+/// the filter-major product becomes NCHW. Each chunk's column matrix stays
+/// in the cache, and nothing of the batch's size is allocated but the output.
+pub(crate) fn host_conv2d_gemm<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> FloatTensor<B> {
+    let shape = strided_shape(&x.shape(), &weight.shape(), stride, padding);
+    let like = x.clone();
+    let (x, bias) = (B::values(x), B::values(bias));
+    let weight = B::float_reshape(weight, Shape::new([shape.filters, shape.taps()]));
+    let images = gemm_chunk(&shape);
+    let image_input = shape.channels * shape.height * shape.width;
+    let per_image = shape.filters * shape.positions();
+    let mut out = vec![0.0; shape.batch * per_image];
+    let cost = images * per_image * shape.taps();
+    for_each_image(&mut out, images * per_image, cost, |chunk, out| {
+        let part = chunk_of(&shape, out.len() / per_image);
+        let first = chunk * images;
+        let x = &x.as_ref()[first * image_input..][..part.batch * image_input];
+        let columns = columns::<B>(&part, x, &like);
+        let product = B::values(B::float_matmul(weight.clone(), columns));
+        im2col::filters_to_images(product.as_ref(), bias.as_ref(), part.positions(), out);
+    });
+    let [rows, cols] = shape.output();
+    B::tensor(
+        out,
+        Shape::new([shape.batch, shape.filters, rows, cols]),
+        &like,
+    )
+}
+
+/// The column matrix `[taps, images * positions]` of the images `x` of `shape`.
+fn columns<B: HostBackend>(shape: &ConvShape, x: &[f32], like: &FloatTensor<B>) -> FloatTensor<B> {
+    let total = shape.batch * shape.positions();
+    B::tensor(im2col::im2col(shape, x), Shape::new([shape.taps(), total]), like)
+}
+
+/// The GEMM convolution's gradients, a chunk of images at a time (in
+/// parallel, the chunks of [`host_conv2d_gemm`]): the chunk's column matrix
+/// again (cheaper than keeping the batch's), the bias's gradient as sums of
+/// the output's, the weights' as its product with the column matrix, the
+/// input's (when asked for) as its product with the weights, folded back
+/// into images. The chunks' shares of the weight and bias gradients are
+/// added in chunk order.
+pub(crate) fn host_conv2d_gemm_backward<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    input_grad: bool,
+) -> ConvGrads<B> {
+    let (x_shape, w_shape) = (x.shape(), weight.shape());
+    let shape = strided_shape(&x_shape, &w_shape, stride, padding);
+    let like = grad.clone();
+    let (x, grad) = (B::values(x), B::values(grad));
+    let weight = B::float_reshape(weight, Shape::new([shape.filters, shape.taps()]));
+    let weight_t = B::float_swap_dims(weight, 0, 1);
+    let images = gemm_chunk(&shape);
+    let chunks = shape.batch.div_ceil(images);
+    let image_input = shape.channels * shape.height * shape.width;
+    let per_image = shape.filters * shape.positions();
+    let gradients = shape.filters * (shape.taps() + 1);
+    // Per chunk: [dw share | db share].
+    let mut shares = vec![0.0; chunks * gradients];
+    let mut no_dx = vec![0.0; chunks];
+    let (dx_chunks, dx_len) = match input_grad {
+        true => (vec![0.0; x_shape.num_elements()], images * image_input),
+        false => (Vec::new(), 1),
+    };
+    let mut dx = dx_chunks;
+    let dx_target = if input_grad { &mut dx[..] } else { &mut no_dx[..] };
+    let cost = images * per_image * shape.taps() * (2 + usize::from(input_grad));
+    for_each_chunk(&mut shares, gradients, dx_target, dx_len, cost, |chunk, share, dx| {
+        let first = chunk * images;
+        let part = chunk_of(&shape, images.min(shape.batch - first));
+        let x = &x.as_ref()[first * image_input..][..part.batch * image_input];
+        let grad = &grad.as_ref()[first * per_image..][..part.batch * per_image];
+        let columns = columns::<B>(&part, x, &like);
+        let (dw_share, db_share) = share.split_at_mut(shape.filters * shape.taps());
+        let (rows, sums) = im2col::images_to_filters(grad, shape.filters, part.positions());
+        db_share.copy_from_slice(&sums);
+        let rows = B::tensor(rows, Shape::new([shape.filters, part.batch * part.positions()]), &like);
+        let dw = B::float_matmul(rows.clone(), B::float_swap_dims(columns, 0, 1));
+        dw_share.copy_from_slice(B::values(dw).as_ref());
+        if input_grad {
+            let d_columns = B::values(B::float_matmul(weight_t.clone(), rows));
+            im2col::col2im(&part, d_columns.as_ref(), dx);
+        }
+    });
+    let taps = shape.filters * shape.taps();
+    let mut dw = vec![0.0; taps];
+    let mut db = vec![0.0; shape.filters];
+    for share in shares.chunks_exact(gradients) {
+        add(&mut dw, &share[..taps]);
+        add(&mut db, &share[taps..]);
+    }
+    ConvGrads {
+        x: input_grad.then(|| B::tensor(dx, x_shape, &like)),
+        weight: B::tensor(dw, w_shape, &like),
+        bias: B::tensor(db, Shape::new([shape.filters]), &like),
+    }
 }
 
 pub(crate) fn host_max_pool2d<B: HostBackend>(

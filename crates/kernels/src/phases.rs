@@ -74,6 +74,7 @@ impl Phases {
             filters: 1,
             kernel: [1, 1],
             padding: [0, 0],
+            stride: [1, 1],
         };
         Self::new(&shape, window)
     }
@@ -350,6 +351,7 @@ mod tests {
             filters: 1,
             kernel: [3, 3],
             padding,
+            stride: [1, 1],
         }
     }
 

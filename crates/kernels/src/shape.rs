@@ -1,9 +1,9 @@
 //! The geometry of the layers the kernels compute: NCHW float32 tensors, a
-//! stride-1 convolution with zero padding, a max-pool whose stride is its
-//! window (Keras's `MaxPooling2D` default, floor mode).
+//! convolution with zero padding, a max-pool whose stride is its window
+//! (Keras's `MaxPooling2D` default, floor mode).
 
-/// A stride-1, dilation-1, single-group 2-D convolution of `[batch, channels,
-/// height, width]` inputs with `[filters, channels, kernel[0], kernel[1]]` weights.
+/// A dilation-1, single-group 2-D convolution of `[batch, channels, height,
+/// width]` inputs with `[filters, channels, kernel[0], kernel[1]]` weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {
     /// Images in the batch.
@@ -20,6 +20,9 @@ pub struct ConvShape {
     pub kernel: [usize; 2],
     /// Zeros added on each side of the rows and of the columns.
     pub padding: [usize; 2],
+    /// Steps between windows along the rows and the columns (the direct
+    /// kernels take 1 only).
+    pub stride: [usize; 2],
 }
 
 impl ConvShape {
@@ -34,7 +37,16 @@ impl ConvShape {
     /// Rows and columns of the output (floor of what fits, as Burn and Keras).
     pub fn output(&self) -> [usize; 2] {
         let [rows, cols] = self.padded();
-        [rows + 1 - self.kernel[0], cols + 1 - self.kernel[1]]
+        [
+            (rows - self.kernel[0]) / self.stride[0] + 1,
+            (cols - self.kernel[1]) / self.stride[1] + 1,
+        ]
+    }
+
+    /// Output positions of one image: rows times columns.
+    pub fn positions(&self) -> usize {
+        let [rows, cols] = self.output();
+        rows * cols
     }
 
     /// Whether the kernel fits in the padded input and no size is zero.
@@ -48,6 +60,8 @@ impl ConvShape {
             self.filters,
             self.kernel[0],
             self.kernel[1],
+            self.stride[0],
+            self.stride[1],
         ]
         .iter()
         .all(|&n| n > 0)
@@ -105,6 +119,7 @@ mod tests {
             filters: 8,
             kernel: [3, 3],
             padding: [0, 0],
+            stride: [1, 1],
         }
     }
 
@@ -131,6 +146,11 @@ mod tests {
         };
         assert_eq!(shape.padded(), [30, 30]);
         assert_eq!(shape.output(), [28, 28]);
+        let strided = ConvShape {
+            stride: [2, 3],
+            ..shape
+        };
+        assert_eq!(strided.output(), [14, 10]);
     }
 
     #[test]

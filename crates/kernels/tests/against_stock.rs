@@ -18,6 +18,7 @@ use burn::tensor::module::{
 };
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Distribution, TensorData};
+use kernels::ConvPath;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -47,7 +48,11 @@ struct Case {
     size: [usize; 2],
     kernel: [usize; 2],
     padding: [usize; 2],
+    /// Steps between windows: 1 on the direct path, which takes no other.
+    stride: [usize; 2],
     window: [usize; 2],
+    /// The kernel under test.
+    path: ConvPath,
     exact: bool,
     seed: u64,
     /// Draw the absolute values of the operands: each output or gradient is
@@ -56,48 +61,59 @@ struct Case {
 }
 
 fn cases(max_batch: usize) -> impl Strategy<Value = Case> {
+    shaped_cases(max_batch, 1..=4, 1..=16)
+}
+
+/// Cases of up to `max_batch` images, `channels` and `filters`, on either
+/// path (strides up to 3 on the GEMM one).
+fn shaped_cases(
+    max_batch: usize,
+    channels: std::ops::RangeInclusive<usize>,
+    filters: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = Case> {
+    let paths = prop_oneof![Just(ConvPath::Direct), Just(ConvPath::Gemm)];
     (
         1..=max_batch,
-        1usize..=4,
-        1usize..=16,
+        channels,
+        filters,
         [1usize..=5, 1usize..=5],
         [0usize..=2, 0usize..=2],
         [1usize..=4, 1usize..=4],
+        (paths, [1usize..=3, 1usize..=3]),
         any::<bool>(),
         any::<u64>(),
     )
         .prop_flat_map(
-            |(batch, channels, filters, kernel, padding, window, exact, seed)| {
+            |(batch, channels, filters, kernel, padding, window, (path, stride), exact, seed)| {
+                let stride = if path == ConvPath::Direct { [1, 1] } else { stride };
                 // Any size where the kernel fits and the pooling window fits its output,
                 // odd sizes included.
                 let size = [0, 1].map(|i| {
-                    let least = (kernel[i] + window[i])
-                        .saturating_sub(1 + 2 * padding[i])
+                    let least = (kernel[i] + (window[i] - 1) * stride[i])
+                        .saturating_sub(2 * padding[i])
                         .max(1);
                     least..=30usize
                 });
                 (
                     size,
-                    Just((
-                        batch, channels, filters, kernel, padding, window, exact, seed,
-                    )),
+                    Just(Case {
+                        batch,
+                        channels,
+                        filters,
+                        size: [0, 0],
+                        kernel,
+                        padding,
+                        stride,
+                        window,
+                        path,
+                        exact,
+                        seed,
+                        absolute: false,
+                    }),
                 )
             },
         )
-        .prop_map(
-            |(size, (batch, channels, filters, kernel, padding, window, exact, seed))| Case {
-                batch,
-                channels,
-                filters,
-                size,
-                kernel,
-                padding,
-                window,
-                exact,
-                seed,
-                absolute: false,
-            },
-        )
+        .prop_map(|(size, case)| Case { size, ..case })
 }
 
 /// Random values of `shape` on `device`, exact (multiples of 1/4) or
@@ -255,8 +271,8 @@ fn magnitudes(case: &Case, device: &Device) -> Option<Computed> {
 }
 
 fn stock_conv(case: &Case) -> impl Fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4> {
-    let padding = case.padding;
-    move |x, w, b| stock_conv2d(x, w, Some(b), ConvOptions::new([1, 1], padding, [1, 1], 1))
+    let (padding, stride) = (case.padding, case.stride);
+    move |x, w, b| stock_conv2d(x, w, Some(b), ConvOptions::new(stride, padding, [1, 1], 1))
 }
 
 fn stock_pool(window: [usize; 2], x: Tensor<4>) -> Tensor<4> {
@@ -279,10 +295,13 @@ fn check_cases(
 }
 
 /// Whether the stock convolution on `device` sums in the kernel's order:
-/// burn-flex's direct convolution does, except for 1x1 kernels of several
-/// channels, which it computes as a matrix product.
+/// burn-flex's direct convolution sums as the direct kernel does, except for
+/// 1x1 kernels of several channels, which it computes as a matrix product.
+/// The GEMM kernel's products sum in blocks of their own (with fused
+/// multiply-adds): never in the stock order.
 fn sums_like_the_kernel(case: &Case, device: &Device) -> bool {
     matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_))
+        && case.path == ConvPath::Direct
         && (case.kernel != [1, 1] || case.channels == 1)
 }
 
@@ -303,7 +322,7 @@ fn fused_case(case: &Case, device: &Device) -> Case {
 fn check_fused(case: &Case, device: &Device) -> Result<(), TestCaseError> {
     let case = fused_case(case, device);
     let kernel = compute(&case, device, |x, w, b| {
-        kernels::conv2d_max_pool2d(x, w, b, case.padding, case.window)
+        kernels::conv2d_max_pool2d_on(case.path, x, w, b, case.stride, case.padding, case.window)
     });
     let conv = stock_conv(&case);
     let stock = compute(&case, device, |x, w, b| {
@@ -316,7 +335,7 @@ fn check_fused(case: &Case, device: &Device) -> Result<(), TestCaseError> {
 fn the_convolution_matches_the_stock_one() {
     check_cases(40, 16, |case, device| {
         let kernel = compute(case, device, |x, w, b| {
-            kernels::conv2d(x, w, b, case.padding)
+            kernels::conv2d_on(case.path, x, w, b, case.stride, case.padding)
         });
         let stock = compute(case, device, stock_conv(case));
         let conv_only = Case {
@@ -352,6 +371,55 @@ fn large_batches_match_the_stock_ones() {
     check_cases(6, 64, check_fused);
 }
 
+/// Many channels and filters, the GEMM kernel's ground (Keras's convnet has
+/// 32 in, 64 out), on either path: fewer, smaller images.
+#[test]
+fn many_channels_match_the_stock_ones() {
+    for (name, device) in devices() {
+        let mut runner = TestRunner::new(Config::with_cases(12));
+        runner
+            .run(&shaped_cases(4, 1..=48, 1..=48), |case| {
+                check_fused(&case, &device)
+            })
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+}
+
+/// The layer list's extremes: 512 channels in and out, a 7x7 kernel,
+/// `same` padding; one image, exact values (every sum is exact).
+#[test]
+fn the_largest_layers_match_the_stock_ones() {
+    for (name, device) in devices() {
+        for (channels, filters, kernel) in [(512, 3, 7), (2, 512, 7), (512, 512, 1)] {
+            let case = Case {
+                batch: 1,
+                channels,
+                filters,
+                size: [9, 9],
+                kernel: [kernel; 2],
+                padding: [kernel / 2; 2],
+                stride: [1, 1],
+                window: [2, 2],
+                path: ConvPath::Gemm,
+                exact: true,
+                seed: 5,
+                absolute: false,
+            };
+            check_fused(&case, &device).unwrap_or_else(|err| panic!("{name} {case:?}: {err}"));
+        }
+    }
+}
+
+/// The path each shape takes: direct for the notebook's one-channel
+/// convolution, GEMM for many taps and for strides.
+#[test]
+fn the_path_follows_the_shape() {
+    assert_eq!(ConvPath::choose(1, [3, 3], [1, 1]), ConvPath::Direct);
+    assert_eq!(ConvPath::choose(32, [3, 3], [1, 1]), ConvPath::Gemm);
+    assert_eq!(ConvPath::choose(1, [3, 3], [2, 2]), ConvPath::Gemm);
+    assert_eq!(ConvPath::choose(1, [5, 5], [1, 1]), ConvPath::Gemm);
+}
+
 /// On flex the forward pass sums in the stock convolution's order, so even
 /// continuous values give bit-identical outputs (what keeps ties routed the
 /// same on real data), but for 1x1 kernels of several channels.
@@ -363,6 +431,8 @@ fn on_flex_the_forward_pass_is_bit_identical() {
         .run(&cases(16), |case| {
             let case = Case {
                 exact: false,
+                path: ConvPath::Direct,
+                stride: [1, 1],
                 ..case
             };
             if !sums_like_the_kernel(&case, &device) {
@@ -381,10 +451,12 @@ fn on_flex_the_forward_pass_is_bit_identical() {
                 &device,
             );
             let b = values(&case, [case.filters], 3, &device);
-            let kernel = read(kernels::conv2d(
+            let kernel = read(kernels::conv2d_on(
+                ConvPath::Direct,
                 x.clone(),
                 w.clone(),
                 b.clone(),
+                case.stride,
                 case.padding,
             ));
             let stock = read(stock_conv(&case)(x, w, b));
@@ -406,7 +478,9 @@ fn an_untracked_input_gets_no_gradient() {
             size: [8, 8],
             kernel: [3, 3],
             padding: [0, 0],
+            stride: [1, 1],
             window: [2, 2],
+            path: ConvPath::Direct,
             exact: true,
             seed: 9,
             absolute: false,
@@ -414,11 +488,21 @@ fn an_untracked_input_gets_no_gradient() {
         let x = values(&case, [2, 1, 8, 8], 1, &device);
         let w = values(&case, [3, 1, 3, 3], 2, &device).require_grad();
         let b = values(&case, [3], 3, &device).require_grad();
-        let grads = kernels::conv2d_max_pool2d(x.clone(), w.clone(), b.clone(), [0, 0], [2, 2])
+        for path in [ConvPath::Direct, ConvPath::Gemm] {
+            let grads = kernels::conv2d_max_pool2d_on(
+                path,
+                x.clone(),
+                w.clone(),
+                b.clone(),
+                [1, 1],
+                [0, 0],
+                [2, 2],
+            )
             .sum()
             .backward();
-        assert!(x.grad(&grads).is_none());
-        assert!(w.grad(&grads).is_some() && b.grad(&grads).is_some());
+            assert!(x.grad(&grads).is_none(), "{path:?}");
+            assert!(w.grad(&grads).is_some() && b.grad(&grads).is_some());
+        }
     }
 }
 

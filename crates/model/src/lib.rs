@@ -24,7 +24,7 @@ pub use layers::{
 pub use recipe::{KerasAdam, KerasOptimizer};
 
 use burn::module::Flag;
-use burn::module::{ModuleMapper, Param, ParamId};
+use burn::module::{ModuleMapper, Param, ParamId, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -154,7 +154,19 @@ impl KerasNetConfig {
             layers,
             kernels: Kernels::default(),
         };
-        Ok(net.map(&mut NumberParameters(0)))
+        let mut numbers = NumberParameters(0);
+        let mut net = net.map(&mut numbers);
+        // A mapper cannot renumber running statistics (Burn keeps their
+        // random ids): number them here, after the parameters.
+        for layer in &mut net.layers {
+            if let Layer::BatchNorm(norm) = layer {
+                for state in [&mut norm.running_mean, &mut norm.running_var] {
+                    numbers.0 += 1;
+                    *state = RunningState::with_id(ParamId::from(numbers.0), state.value());
+                }
+            }
+        }
+        Ok(net)
     }
 }
 
@@ -223,8 +235,9 @@ fn build(layer: &LayerConfig, input: Shape, rng: &mut StdRng, device: &Device) -
 }
 
 /// Gives the parameters the ids 1, 2, 3, ... in module order. Burn draws ids
-/// at random, and they are written into every record: with these, two
-/// trainings from one seed save byte-identical checkpoints and weights.
+/// at random, and they are written into every record: with these (and the
+/// running statistics' ids, numbered after them), two trainings from one
+/// seed save byte-identical checkpoints and weights.
 struct NumberParameters(u64);
 
 impl ModuleMapper for NumberParameters {
@@ -274,7 +287,7 @@ impl ConvLayer {
     /// the same values and gradients: every activation but softmax (refused
     /// on convolutions) is increasing, so it commutes with the maximum.
     fn forward(&self, x: Tensor<4>, pool: Option<&MaxPool2d>, kernels: Kernels) -> Tensor<4> {
-        let fast = kernels == Kernels::Fast && self.strides == 1;
+        let fast = kernels == Kernels::Fast;
         let bias = || {
             self.conv
                 .bias
@@ -283,15 +296,17 @@ impl ConvLayer {
                 .val()
         };
         let padding = [self.padding; 2];
+        let stride = [self.strides; 2];
         let y = match pool {
             Some(pool) if fast => kernels::conv2d_max_pool2d(
                 x,
                 self.conv.weight.val(),
                 bias(),
+                stride,
                 padding,
                 pool.kernel_size,
             ),
-            None if fast => kernels::conv2d(x, self.conv.weight.val(), bias(), padding),
+            None if fast => kernels::conv2d(x, self.conv.weight.val(), bias(), stride, padding),
             Some(pool) => pool.forward(self.conv.forward(x)),
             None => self.conv.forward(x),
         };
@@ -340,6 +355,17 @@ fn activate<const D: usize>(x: Tensor<D>, activation: Activation) -> Tensor<D> {
     }
 }
 
+/// Burn's `Dropout` layer (its record is ours) with its mask drawn from
+/// `key` ([`kernels::dropout`]) instead of the backend's unseeded generator,
+/// by the same rule: only while training, on an autodiff device.
+fn drop<const D: usize>(dropout: &Dropout, x: Tensor<D>, key: u64) -> Tensor<D> {
+    if dropout.training.is_enabled() && x.device().is_autodiff() && dropout.prob > 0.0 {
+        kernels::dropout::dropout(x, dropout.prob, key)
+    } else {
+        x
+    }
+}
+
 /// What flows between layers: feature maps, then after `flatten` vectors.
 enum Flow {
     Maps(Tensor<4>),
@@ -366,16 +392,28 @@ impl KerasNet {
         self
     }
 
-    /// Logits `[B, classes]` for images `[B, channels, side, side]`.
+    /// Logits `[B, classes]` for images `[B, channels, side, side]`; a
+    /// training pass draws its dropout masks from key 0 (see
+    /// [`KerasNet::forward_keyed`]).
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward_keyed(images, 0)
+    }
+
+    /// [`KerasNet::forward`] whose dropout layers, when training (on an
+    /// autodiff device), draw their masks from `noise` and their position in
+    /// the list: give each training step its own key (the data loader's
+    /// `MnistBatch::noise` of the data crate) and the same key gives the same masks on
+    /// every backend.
+    pub fn forward_keyed(&self, images: Tensor<4>, noise: u64) -> Tensor<2> {
         let mut flow = Flow::Maps(images);
-        let mut layers = self.layers.iter().peekable();
-        while let Some(layer) = layers.next() {
+        let mut layers = self.layers.iter().enumerate().peekable();
+        while let Some((index, layer)) = layers.next() {
+            let key = kernels::dropout::mix(noise).wrapping_add(index as u64);
             flow = match (layer, flow) {
                 (Layer::Conv2d(conv), Flow::Maps(x)) => {
                     // A max-pool whose stride is its window fuses with the convolution.
                     let pool = match layers.peek() {
-                        Some(Layer::MaxPool2d(pool)) if pool.stride == pool.kernel_size => {
+                        Some((_, Layer::MaxPool2d(pool))) if pool.stride == pool.kernel_size => {
                             layers.next();
                             Some(pool)
                         }
@@ -392,8 +430,8 @@ impl KerasNet {
                 ),
                 (Layer::AvgPool2d(pool), Flow::Maps(x)) => Flow::Maps(pool.forward(x)),
                 (Layer::Flatten(_), Flow::Maps(x)) => Flow::Flat(x.flatten(1, 3)),
-                (Layer::Dropout(dropout), Flow::Maps(x)) => Flow::Maps(dropout.forward(x)),
-                (Layer::Dropout(dropout), Flow::Flat(x)) => Flow::Flat(dropout.forward(x)),
+                (Layer::Dropout(dropout), Flow::Maps(x)) => Flow::Maps(drop(dropout, x, key)),
+                (Layer::Dropout(dropout), Flow::Flat(x)) => Flow::Flat(drop(dropout, x, key)),
                 (Layer::BatchNorm(norm), Flow::Maps(x)) => Flow::Maps(norm.forward(x)),
                 (Layer::BatchNorm(norm), Flow::Flat(x)) => Flow::Flat(norm.forward(x)),
                 (Layer::Dense(dense), Flow::Flat(x)) => {

@@ -20,7 +20,7 @@ impl MnistClassifier {
     /// softmax output with one-hot targets, computed without the softmax's
     /// rounding; the targets stay class indices.
     pub fn forward_classification(&self, batch: MnistBatch) -> ClassificationOutput {
-        let logits = self.net.forward(batch.images);
+        let logits = self.net.forward_keyed(batch.images, batch.noise);
         let loss = self.net.loss(logits.clone(), batch.targets.clone());
         ClassificationOutput::new(loss, logits, batch.targets)
     }
