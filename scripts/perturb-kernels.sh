@@ -49,4 +49,14 @@ perturb crates/kernels/src/pool.rs 's/target\[position as usize\] = value;/targe
     "max-pool gradient: off by an ulp of 1"
 perturb crates/kernels/src/simd.rs 's/\*a += weight \* v;/*a += weight * v * 0.99999;/' \
     "input gradient: scaled by 0.99999"
+perturb crates/kernels/src/im2col.rs 's/\*o = v + bias;/*o = v + bias * 1.0001;/' \
+    "gemm forward: the bias scaled by 1.0001"
+perturb crates/kernels/src/im2col.rs 's/zeros(\&mut columns, first_col);/columns.resize(columns.len() + first_col, 0.5);/' \
+    "gemm forward: a padding zero made 0.5"
+perturb crates/kernels/src/im2col.rs 's/                        \*t += v;/                        *t += v * 0.99999;/' \
+    "gemm input gradient: scaled by 0.99999"
+perturb crates/kernels/src/im2col.rs 's/let sums = g.chunks_exact(batch \* positions).map(crate::simd::sum).collect();/let sums = g.chunks_exact(batch * positions).map(|row| crate::simd::sum(row) * 1.0001).collect();/' \
+    "gemm bias gradient: scaled by 1.0001"
+perturb crates/kernels/src/ops.rs 's/add(\&mut dw, \&share\[..taps\]);/add(\&mut dw, \&share[..taps]); dw[0] *= 1.0001;/' \
+    "gemm weight gradient: one share scaled by 1.0001"
 exit $status

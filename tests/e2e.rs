@@ -139,7 +139,17 @@ pub fn png_header(width: u32, height: u32) -> Vec<u8> {
 
 /// `train --config configs/smoke.toml` and `extra`.
 pub fn smoke_args(extra: &[&str]) -> Vec<String> {
-    let config = repo_root().join("configs/smoke.toml");
+    config_args("smoke", extra)
+}
+
+/// The configs the determinism tests train: the smoke network, and one
+/// holding every layer type (dropout and batch norm among them).
+pub const REPRODUCIBLE_CONFIGS: [&str; 2] = ["smoke", "every-layer"];
+
+/// `train --config configs/NAME.toml` and `extra`; the config's `name` is
+/// its file's, so the runs land in `artifacts/NAME`.
+pub fn config_args(name: &str, extra: &[&str]) -> Vec<String> {
+    let config = repo_root().join(format!("configs/{name}.toml"));
     ["train", "--config", config.to_str().unwrap()]
         .iter()
         .chain(extra)

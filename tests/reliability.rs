@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use e2e::{
-    checkpoint_files, history_epochs, history_without_timing, read_json, reproducible_backends,
-    run_strs, smoke_args, trainer, trainer_binary,
+    REPRODUCIBLE_CONFIGS, checkpoint_files, config_args, history_epochs, history_without_timing,
+    read_json, reproducible_backends, run_strs, smoke_args, trainer, trainer_binary,
 };
 
 /// Every artifact present in a run directory is whole: JSON parses, CSV rows
@@ -126,47 +126,61 @@ fn sigkill_at_any_moment_loses_nothing_and_resume_finishes() {
 }
 
 /// Two trainings from one seed write the same history and byte-identical
-/// weights and checkpoints (Burn numbers parameters at random; ours are
-/// numbered from initialisation); another seed is another run.
+/// weights and checkpoints (Burn numbers parameters at random and draws
+/// dropout masks from an unseeded generator; ours are numbered from
+/// initialisation and drawn from the seed, epoch and step), for the smoke
+/// network and for one of every layer type; another seed is another run.
 #[test]
 fn the_same_seed_gives_the_same_run_on_the_cpu_backends() {
     for backend in reproducible_backends() {
-        let dir = tempfile::tempdir().unwrap();
-        let args = smoke_args(&[
-            "--epochs",
-            "2",
-            "--train-size",
-            "1000",
-            "--test-size",
-            "200",
-            "--backend",
-            &backend,
-        ]);
-        trainer(dir.path(), &run_strs(&args)).ok();
-        trainer(dir.path(), &run_strs(&args)).ok();
-        let runs = dir.path().join("artifacts/smoke");
-        let (first, second) = (runs.join("run-001"), runs.join("run-002"));
-        assert_eq!(
-            history_without_timing(&first),
-            history_without_timing(&second)
-        );
-        assert_eq!(
-            std::fs::read(first.join("model.bpk")).unwrap(),
-            std::fs::read(second.join("model.bpk")).unwrap(),
-            "{backend}: byte-identical weights"
-        );
-        assert_eq!(
-            checkpoint_files(&first),
-            checkpoint_files(&second),
-            "{backend}: byte-identical checkpoints"
-        );
-        let mut other = args.clone();
-        other.extend(["--seed".to_string(), "7".to_string()]);
-        trainer(dir.path(), &run_strs(&other)).ok();
-        assert_ne!(
-            history_without_timing(&first),
-            history_without_timing(&runs.join("run-003"))
-        );
+        for config in REPRODUCIBLE_CONFIGS {
+            let dir = tempfile::tempdir().unwrap();
+            let args = config_args(
+                config,
+                &[
+                    "--epochs",
+                    "2",
+                    "--train-size",
+                    "1000",
+                    "--test-size",
+                    "200",
+                    "--backend",
+                    &backend,
+                ],
+            );
+            trainer(dir.path(), &run_strs(&args)).ok();
+            trainer(dir.path(), &run_strs(&args)).ok();
+            let runs = dir.path().join("artifacts").join(config);
+            let (first, second) = (runs.join("run-001"), runs.join("run-002"));
+            assert_eq!(
+                history_without_timing(&first),
+                history_without_timing(&second),
+                "{backend} {config}"
+            );
+            assert_eq!(
+                std::fs::read(first.join("model.bpk")).unwrap(),
+                std::fs::read(second.join("model.bpk")).unwrap(),
+                "{backend} {config}: byte-identical weights"
+            );
+            assert_eq!(
+                checkpoint_files(&first),
+                checkpoint_files(&second),
+                "{backend} {config}: byte-identical checkpoints"
+            );
+            let mut other = args.clone();
+            other.extend(["--seed".to_string(), "7".to_string()]);
+            trainer(dir.path(), &run_strs(&other)).ok();
+            let third = runs.join("run-003");
+            assert_ne!(
+                history_without_timing(&first),
+                history_without_timing(&third)
+            );
+            assert_ne!(
+                std::fs::read(first.join("model.bpk")).unwrap(),
+                std::fs::read(third.join("model.bpk")).unwrap(),
+                "{backend} {config}: another seed, other weights"
+            );
+        }
     }
 }
 

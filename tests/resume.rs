@@ -9,8 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::{
-    checkpoint_files, file_digest, history_epochs, history_without_timing, read_json,
-    reproducible_backends, run_strs, smoke_args, trainer, trainer_binary,
+    REPRODUCIBLE_CONFIGS, checkpoint_files, config_args, file_digest, history_epochs,
+    history_without_timing, read_json, reproducible_backends, run_strs, smoke_args, trainer,
+    trainer_binary,
 };
 
 /// The three records of epoch 1's checkpoint.
@@ -19,8 +20,8 @@ const EPOCH_ONE: [&str; 3] = ["model-1.bpk", "optim-1.bpk", "scheduler-1.bpk"];
 /// Starts `args` in `dir` and kills it (SIGKILL) once epoch 1's checkpoint is
 /// complete; `false` if the run finished first, which a fast machine and a
 /// small run can do.
-fn kill_after_first_checkpoint(dir: &Path, args: &[String]) -> bool {
-    let run = dir.join("artifacts/smoke/run-001");
+fn kill_after_first_checkpoint(dir: &Path, config: &str, args: &[String]) -> bool {
+    let run = dir.join("artifacts").join(config).join("run-001");
     let mut child = Command::new(trainer_binary())
         .current_dir(dir)
         .args(args)
@@ -46,24 +47,28 @@ fn kill_after_first_checkpoint(dir: &Path, args: &[String]) -> bool {
     !run.join("model.bpk").exists()
 }
 
-/// A 3-epoch smoke run on `backend` killed after epoch 1 in `dir`, with
-/// training sets doubled until epoch 1 lasts long enough to be interrupted
-/// (keyed to the run's progress, not to the machine's speed); its arguments.
-fn interrupted_run(dir: &Path, backend: &str) -> Vec<String> {
+/// A 3-epoch run of `config` on `backend` killed after epoch 1 in `dir`,
+/// with training sets doubled until epoch 1 lasts long enough to be
+/// interrupted (keyed to the run's progress, not to the machine's speed);
+/// its arguments.
+fn interrupted_run(dir: &Path, config: &str, backend: &str) -> Vec<String> {
     let mut train_size = 3000;
     loop {
         let size = train_size.to_string();
-        let args = smoke_args(&[
-            "--epochs",
-            "3",
-            "--train-size",
-            &size,
-            "--test-size",
-            "500",
-            "--backend",
-            backend,
-        ]);
-        if kill_after_first_checkpoint(dir, &args) {
+        let args = config_args(
+            config,
+            &[
+                "--epochs",
+                "3",
+                "--train-size",
+                &size,
+                "--test-size",
+                "500",
+                "--backend",
+                backend,
+            ],
+        );
+        if kill_after_first_checkpoint(dir, config, &args) {
             return args;
         }
         assert!(train_size < 60_000, "every run finished before its kill");
@@ -73,28 +78,35 @@ fn interrupted_run(dir: &Path, backend: &str) -> Vec<String> {
 }
 
 /// Killing a run after epoch 1 and resuming it gives the run never killed,
-/// byte for byte: the resumed epochs see the batches in the same order.
+/// byte for byte: the resumed epochs see the batches in the same order and
+/// draw the same dropout masks (the every-layer config has dropout and
+/// batch norm).
 #[test]
 fn a_run_killed_after_epoch_one_resumes_into_the_same_run() {
     for backend in reproducible_backends() {
-        let killed = tempfile::tempdir().unwrap();
-        let args = interrupted_run(killed.path(), &backend);
-        let out = trainer(killed.path(), &run_strs(&smoke_args(&["--resume"])));
-        assert!(out.ok().contains("resuming"), "{}", out.stdout);
-        let whole = tempfile::tempdir().unwrap();
-        trainer(whole.path(), &run_strs(&args)).ok();
-        let (a, b) = (
-            whole.path().join("artifacts/smoke/run-001"),
-            killed.path().join("artifacts/smoke/run-001"),
-        );
-        assert_eq!(history_epochs(&b), vec![1, 2, 3]);
-        assert_eq!(
-            file_digest(&a.join("model.bpk")),
-            file_digest(&b.join("model.bpk")),
-            "{backend}: the resumed run's weights are the uninterrupted run's"
-        );
-        assert_eq!(checkpoint_files(&a), checkpoint_files(&b), "{backend}");
-        assert_eq!(history_without_timing(&a), history_without_timing(&b));
+        for config in REPRODUCIBLE_CONFIGS {
+            let killed = tempfile::tempdir().unwrap();
+            let args = interrupted_run(killed.path(), config, &backend);
+            let resume = config_args(config, &["--resume"]);
+            let out = trainer(killed.path(), &run_strs(&resume));
+            assert!(out.ok().contains("resuming"), "{}", out.stdout);
+            let whole = tempfile::tempdir().unwrap();
+            trainer(whole.path(), &run_strs(&args)).ok();
+            let run = Path::new("artifacts").join(config).join("run-001");
+            let (a, b) = (whole.path().join(&run), killed.path().join(&run));
+            assert_eq!(history_epochs(&b), vec![1, 2, 3]);
+            assert_eq!(
+                file_digest(&a.join("model.bpk")),
+                file_digest(&b.join("model.bpk")),
+                "{backend} {config}: the resumed run's weights are the uninterrupted run's"
+            );
+            assert_eq!(
+                checkpoint_files(&a),
+                checkpoint_files(&b),
+                "{backend} {config}"
+            );
+            assert_eq!(history_without_timing(&a), history_without_timing(&b));
+        }
     }
 }
 

@@ -77,8 +77,7 @@ impl<B: KernelGrads> Backward<B, 3> for Conv2dGemmBackward {
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x);
         let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight);
         let input_grad = ops.parents[0].is_some();
-        let computed =
-            B::kernel_conv2d_gemm_backward(x, weight, grad, stride, padding, input_grad);
+        let computed = B::kernel_conv2d_gemm_backward(x, weight, grad, stride, padding, input_grad);
         register::<B>(
             grads,
             ops.parents.map(|parent| parent.map(|node| node.id)),
@@ -199,7 +198,12 @@ impl<B: KernelGrads, C: CheckpointStrategy> KernelOps for Autodiff<B, C> {
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride, padding);
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&weight),
+                    stride,
+                    padding,
+                );
                 let out = B::kernel_conv2d_gemm(
                     x.into_primitive(),
                     weight.into_primitive(),

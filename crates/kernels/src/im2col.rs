@@ -146,7 +146,10 @@ pub fn images_to_filters(grad: &[f32], filters: usize, positions: usize) -> (Vec
             g.extend_from_slice(&grad[(b * filters + f) * positions..][..positions]);
         }
     }
-    let sums = g.chunks_exact(batch * positions).map(crate::simd::sum).collect();
+    let sums = g
+        .chunks_exact(batch * positions)
+        .map(crate::simd::sum)
+        .collect();
     (g, sums)
 }
 
@@ -169,7 +172,14 @@ mod tests {
 
     /// The column entry of (tap, image, output row, output column), by the
     /// definition: the input value the window reads, zero in the padding.
-    fn expected(shape: &ConvShape, x: &[f32], tap_index: usize, b: usize, oy: usize, ox: usize) -> f32 {
+    fn expected(
+        shape: &ConvShape,
+        x: &[f32],
+        tap_index: usize,
+        b: usize,
+        oy: usize,
+        ox: usize,
+    ) -> f32 {
         let (c, ky, kx) = tap(shape, tap_index);
         let iy = (oy * shape.stride[0] + ky) as isize - shape.padding[0] as isize;
         let ix = (ox * shape.stride[1] + kx) as isize - shape.padding[1] as isize;
@@ -181,7 +191,12 @@ mod tests {
 
     #[test]
     fn columns_hold_what_each_window_reads() {
-        for (stride, padding) in [([1, 1], [0, 0]), ([1, 1], [1, 2]), ([2, 3], [1, 1]), ([3, 1], [0, 1])] {
+        for (stride, padding) in [
+            ([1, 1], [0, 0]),
+            ([1, 1], [1, 2]),
+            ([2, 3], [1, 1]),
+            ([3, 1], [0, 1]),
+        ] {
             let shape = shape(stride, padding);
             let x: Vec<f32> = (0..2 * 3 * 7 * 6).map(|i| i as f32 + 1.0).collect();
             let [rows, cols] = shape.output();
@@ -193,7 +208,11 @@ mod tests {
                     for oy in 0..rows {
                         for ox in 0..cols {
                             let at = t * total + (b * rows + oy) * cols + ox;
-                            assert_eq!(columns[at], expected(&shape, &x, t, b, oy, ox), "{stride:?} {padding:?}");
+                            assert_eq!(
+                                columns[at],
+                                expected(&shape, &x, t, b, oy, ox),
+                                "{stride:?} {padding:?}"
+                            );
                         }
                     }
                 }

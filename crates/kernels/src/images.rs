@@ -52,13 +52,18 @@ pub fn for_each_chunk<A, B, F>(
 }
 
 /// Calls `work(image, output chunk)` for every image, where `output` holds
-/// `per_image` values per image; `cost` is the multiply-adds of one image.
+/// `per_image` values per image (the last chunk may be shorter); `cost` is
+/// the multiply-adds of one image.
 pub fn for_each_image<A, F>(output: &mut [A], per_image: usize, cost: usize, work: F)
 where
     A: Send,
     F: Fn(usize, &mut [A]) + Sync,
 {
-    let images = output.len().checked_div(per_image).unwrap_or(0);
+    let images = if per_image == 0 {
+        0
+    } else {
+        output.len().div_ceil(per_image)
+    };
     let mut none = vec![(); images];
     for_each_chunk(output, per_image, &mut none, 1, cost, |image, chunk, _| {
         work(image, chunk)

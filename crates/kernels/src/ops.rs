@@ -310,7 +310,11 @@ pub(crate) fn host_conv2d_gemm<B: HostBackend>(
 /// The column matrix `[taps, images * positions]` of the images `x` of `shape`.
 fn columns<B: HostBackend>(shape: &ConvShape, x: &[f32], like: &FloatTensor<B>) -> FloatTensor<B> {
     let total = shape.batch * shape.positions();
-    B::tensor(im2col::im2col(shape, x), Shape::new([shape.taps(), total]), like)
+    B::tensor(
+        im2col::im2col(shape, x),
+        Shape::new([shape.taps(), total]),
+        like,
+    )
 }
 
 /// The GEMM convolution's gradients, a chunk of images at a time (in
@@ -347,25 +351,40 @@ pub(crate) fn host_conv2d_gemm_backward<B: HostBackend>(
         false => (Vec::new(), 1),
     };
     let mut dx = dx_chunks;
-    let dx_target = if input_grad { &mut dx[..] } else { &mut no_dx[..] };
+    let dx_target = if input_grad {
+        &mut dx[..]
+    } else {
+        &mut no_dx[..]
+    };
     let cost = images * per_image * shape.taps() * (2 + usize::from(input_grad));
-    for_each_chunk(&mut shares, gradients, dx_target, dx_len, cost, |chunk, share, dx| {
-        let first = chunk * images;
-        let part = chunk_of(&shape, images.min(shape.batch - first));
-        let x = &x.as_ref()[first * image_input..][..part.batch * image_input];
-        let grad = &grad.as_ref()[first * per_image..][..part.batch * per_image];
-        let columns = columns::<B>(&part, x, &like);
-        let (dw_share, db_share) = share.split_at_mut(shape.filters * shape.taps());
-        let (rows, sums) = im2col::images_to_filters(grad, shape.filters, part.positions());
-        db_share.copy_from_slice(&sums);
-        let rows = B::tensor(rows, Shape::new([shape.filters, part.batch * part.positions()]), &like);
-        let dw = B::float_matmul(rows.clone(), B::float_swap_dims(columns, 0, 1));
-        dw_share.copy_from_slice(B::values(dw).as_ref());
-        if input_grad {
-            let d_columns = B::values(B::float_matmul(weight_t.clone(), rows));
-            im2col::col2im(&part, d_columns.as_ref(), dx);
-        }
-    });
+    for_each_chunk(
+        &mut shares,
+        gradients,
+        dx_target,
+        dx_len,
+        cost,
+        |chunk, share, dx| {
+            let first = chunk * images;
+            let part = chunk_of(&shape, images.min(shape.batch - first));
+            let x = &x.as_ref()[first * image_input..][..part.batch * image_input];
+            let grad = &grad.as_ref()[first * per_image..][..part.batch * per_image];
+            let columns = columns::<B>(&part, x, &like);
+            let (dw_share, db_share) = share.split_at_mut(shape.filters * shape.taps());
+            let (rows, sums) = im2col::images_to_filters(grad, shape.filters, part.positions());
+            db_share.copy_from_slice(&sums);
+            let rows = B::tensor(
+                rows,
+                Shape::new([shape.filters, part.batch * part.positions()]),
+                &like,
+            );
+            let dw = B::float_matmul(rows.clone(), B::float_swap_dims(columns, 0, 1));
+            dw_share.copy_from_slice(B::values(dw).as_ref());
+            if input_grad {
+                let d_columns = B::values(B::float_matmul(weight_t.clone(), rows));
+                im2col::col2im(&part, d_columns.as_ref(), dx);
+            }
+        },
+    );
     let taps = shape.filters * shape.taps();
     let mut dw = vec![0.0; taps];
     let mut db = vec![0.0; shape.filters];

@@ -85,7 +85,11 @@ fn shaped_cases(
     )
         .prop_flat_map(
             |(batch, channels, filters, kernel, padding, window, (path, stride), exact, seed)| {
-                let stride = if path == ConvPath::Direct { [1, 1] } else { stride };
+                let stride = if path == ConvPath::Direct {
+                    [1, 1]
+                } else {
+                    stride
+                };
                 // Any size where the kernel fits and the pooling window fits its output,
                 // odd sizes included.
                 let size = [0, 1].map(|i| {

@@ -170,6 +170,64 @@ impl KerasNetConfig {
     }
 }
 
+/// Which code computes each layer with `kernels` on a backend the kernels
+/// serve (flex, ndarray; every other backend runs Burn's own operations):
+/// one line per layer, as `trainer info --config` prints it. Follows
+/// [`KerasNet::forward`]'s choices: a convolution picks its path by shape
+/// ([`kernels::ConvPath::choose`]), and a direct one takes a max-pool after
+/// it into its own pass.
+pub fn kernel_plan(rows: &[SummaryRow], input: Shape, kernels: Kernels) -> Vec<String> {
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut shape = input;
+    let mut fused = false;
+    for (index, row) in rows.iter().enumerate() {
+        let name = format!("{} ({index})", row.layer.kind());
+        let next = rows.get(index + 1).map(|row| &row.layer);
+        let what = match (&row.layer, kernels) {
+            _ if fused => {
+                fused = false;
+                format!("in conv2d ({})'s pass", index - 1)
+            }
+            (LayerConfig::Dropout { .. }, _) => "seeded mask (one multiplication)".to_owned(),
+            (LayerConfig::Flatten, _) => "a view".to_owned(),
+            (_, Kernels::Stock) => "Burn's own operations".to_owned(),
+            (
+                LayerConfig::Conv2d {
+                    kernel_size,
+                    strides,
+                    ..
+                },
+                Kernels::Fast,
+            ) => {
+                let path =
+                    kernels::ConvPath::choose(shape.channels(), [*kernel_size; 2], [*strides; 2]);
+                let pooled = matches!(
+                    next,
+                    Some(LayerConfig::MaxPool2d { pool_size, strides }) if strides.is_none_or(|s| s == *pool_size)
+                );
+                match path {
+                    kernels::ConvPath::Direct if pooled => {
+                        fused = true;
+                        format!("direct, max_pool2d ({}) fused", index + 1)
+                    }
+                    kernels::ConvPath::Direct => "direct".to_owned(),
+                    _ => "gemm (im2col chunks, matrix products)".to_owned(),
+                }
+            }
+            (LayerConfig::MaxPool2d { pool_size, strides }, Kernels::Fast)
+                if strides.is_none_or(|s| s == *pool_size) =>
+            {
+                "burnist max-pool".to_owned()
+            }
+            (LayerConfig::Dense { .. }, _) => "Burn's matmul".to_owned(),
+            _ => "Burn's own operations".to_owned(),
+        };
+        lines.push(format!("{name:<24}{what}"));
+        shape = row.output;
+    }
+    lines
+}
+
 /// The Burn module of one checked layer taking `input`.
 fn build(layer: &LayerConfig, input: Shape, rng: &mut StdRng, device: &Device) -> Layer {
     match *layer {

@@ -52,6 +52,18 @@ pub fn run(args: &InfoArgs) -> Result<(), Error> {
     if let Some(experiment) = experiment {
         println!("model.summary() of `{}`:", experiment.file.name);
         println!("{}", model::summary(&experiment.summary));
+        let input = model::Shape::Maps {
+            channels: experiment.net.channels,
+            side: experiment.net.image_size,
+        };
+        let kernels = experiment.file.kernels;
+        println!(
+            "kernels on flex and ndarray (--kernels {}; other backends run Burn's own):",
+            kernels.name()
+        );
+        for line in model::kernel_plan(&experiment.summary, input, kernels) {
+            println!("  {line}");
+        }
     }
     Ok(())
 }
