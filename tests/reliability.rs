@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use e2e::{
-    REPRODUCIBLE_CONFIGS, checkpoint_files, config_args, history_epochs, history_without_timing,
-    read_json, reproducible_backends, run_strs, smoke_args, trainer, trainer_binary,
+    REPRODUCIBLE_CONFIGS, checkpoint_files, config_args, file_digest, history_epochs,
+    history_without_timing, read_json, reproducible_backends, run_strs, smoke_args, trainer,
+    trainer_binary,
 };
 
 /// Every artifact present in a run directory is whole: JSON parses, CSV rows
@@ -158,8 +159,8 @@ fn the_same_seed_gives_the_same_run_on_the_cpu_backends() {
                 "{backend} {config}"
             );
             assert_eq!(
-                std::fs::read(first.join("model.bpk")).unwrap(),
-                std::fs::read(second.join("model.bpk")).unwrap(),
+                file_digest(&first.join("model.bpk")),
+                file_digest(&second.join("model.bpk")),
                 "{backend} {config}: byte-identical weights"
             );
             assert_eq!(
@@ -176,8 +177,8 @@ fn the_same_seed_gives_the_same_run_on_the_cpu_backends() {
                 history_without_timing(&third)
             );
             assert_ne!(
-                std::fs::read(first.join("model.bpk")).unwrap(),
-                std::fs::read(third.join("model.bpk")).unwrap(),
+                file_digest(&first.join("model.bpk")),
+                file_digest(&third.join("model.bpk")),
                 "{backend} {config}: another seed, other weights"
             );
         }

@@ -116,7 +116,7 @@ fn a_run_killed_after_epoch_one_resumes_into_the_same_run() {
 #[test]
 fn a_resumed_run_keeps_its_backend_and_settings() {
     let dir = tempfile::tempdir().unwrap();
-    interrupted_run(dir.path(), "flex");
+    interrupted_run(dir.path(), "smoke", "flex");
     trainer(
         dir.path(),
         &run_strs(&smoke_args(&["--resume", "--learning-rate", "0.5"])),
