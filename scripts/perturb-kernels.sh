@@ -51,7 +51,7 @@ perturb crates/kernels/src/simd.rs 's/\*a += weight \* v;/*a += weight * v * 0.9
     "input gradient: scaled by 0.99999"
 perturb crates/kernels/src/im2col.rs 's/\*o = v + bias;/*o = v + bias * 1.0001;/' \
     "gemm forward: the bias scaled by 1.0001"
-perturb crates/kernels/src/im2col.rs 's/zeros(\&mut columns, first_col);/columns.resize(columns.len() + first_col, 0.5);/' \
+perturb crates/kernels/src/im2col.rs 's/zeros(\&mut columns, tap.cols.start);/columns.resize(columns.len() + tap.cols.start, 0.5);/' \
     "gemm forward: a padding zero made 0.5"
 perturb crates/kernels/src/im2col.rs 's/                        \*t += v;/                        *t += v * 0.99999;/' \
     "gemm input gradient: scaled by 0.99999"

@@ -18,7 +18,8 @@ if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     echo "installing python3-venv with apt-get" >&2
     { apt-get update -q && apt-get install -y -q python3-venv; } >&2
 fi
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+# A venv without pip (one whose creation was killed halfway) is made anew.
+[ -x "$venv/bin/pip" ] || python3 -m venv --clear "$venv" >&2
 if ! "$venv/bin/python" -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2.9.0")' 2>/dev/null; then
     echo "installing torch==2.9.0 into $venv (about 4 GB, a few minutes)" >&2
     "$venv/bin/pip" install -q --disable-pip-version-check --no-cache-dir torch==2.9.0 >&2

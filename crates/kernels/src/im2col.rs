@@ -17,26 +17,56 @@
 //! back. The loops work on a few images at a time (a chunk whose column
 //! matrix stays in the cache) and sum in a fixed order.
 
+use std::ops::Range;
+
 use crate::shape::ConvShape;
 
-/// `(channel, kernel row, kernel column)` of tap `tap` (the order of a
-/// filter's weights).
-fn tap(shape: &ConvShape, tap: usize) -> (usize, usize, usize) {
-    let [rows, cols] = shape.kernel;
-    (tap / (rows * cols), tap / cols % rows, tap % cols)
+/// One tap of a filter as the loops walk it: its channel and kernel
+/// offset, and the output rows and columns whose windows read it inside the
+/// input (the others read padding).
+struct Tap {
+    channel: usize,
+    offset: [usize; 2],
+    rows: Range<usize>,
+    cols: Range<usize>,
 }
 
-/// For kernel offset `offset` along an axis of `size` input values padded
-/// by `padding`, stepped by `stride`: the output indices `first..last`
-/// whose input index `out * stride + offset - padding` is inside the input.
-fn inside(outputs: usize, size: usize, offset: usize, padding: usize, stride: usize) -> [usize; 2] {
-    // out * stride + offset >= padding  and  out * stride + offset < padding + size
-    let first = padding.saturating_sub(offset).div_ceil(stride);
-    let last = (padding + size)
-        .saturating_sub(offset)
-        .div_ceil(stride)
-        .min(outputs);
-    [first.min(last), last]
+impl Tap {
+    /// Tap `index` of `shape`'s filters (the order of a filter's weights:
+    /// channel, kernel row, kernel column).
+    fn new(shape: &ConvShape, index: usize) -> Self {
+        let [kernel_rows, kernel_cols] = shape.kernel;
+        let offset = [index / kernel_cols % kernel_rows, index % kernel_cols];
+        let output = shape.output();
+        let size = [shape.height, shape.width];
+        // out * stride + offset - padding inside 0..size
+        let [rows, cols] = [0, 1].map(|axis| {
+            let start = shape.padding[axis]
+                .saturating_sub(offset[axis])
+                .div_ceil(shape.stride[axis]);
+            let end = (shape.padding[axis] + size[axis])
+                .saturating_sub(offset[axis])
+                .div_ceil(shape.stride[axis])
+                .min(output[axis]);
+            start.min(end)..end
+        });
+        Self {
+            channel: index / (kernel_rows * kernel_cols),
+            offset,
+            rows,
+            cols,
+        }
+    }
+
+    /// The input row that output row `row` (one of `rows`) reads.
+    fn input_row(&self, shape: &ConvShape, row: usize) -> usize {
+        row * shape.stride[0] + self.offset[0] - shape.padding[0]
+    }
+
+    /// The input column that the first of `cols` reads.
+    fn first_input_col(&self, shape: &ConvShape) -> usize {
+        self.cols.start * shape.stride[1] + self.offset[1] - shape.padding[1]
+    }
 }
 
 /// The column matrix (`[taps, batch * positions]`, row-major) of `x`
@@ -44,34 +74,28 @@ fn inside(outputs: usize, size: usize, offset: usize, padding: usize, stride: us
 /// the padding. Written in order, never zero-filled first.
 pub fn im2col(shape: &ConvShape, x: &[f32]) -> Vec<f32> {
     let [out_rows, out_cols] = shape.output();
-    let (height, width) = (shape.height, shape.width);
-    let image = shape.channels * height * width;
-    let [stride_rows, stride_cols] = shape.stride;
+    let (plane_len, width) = (shape.height * shape.width, shape.width);
+    let stride = shape.stride[1];
     let mut columns = Vec::with_capacity(shape.taps() * shape.batch * out_rows * out_cols);
-    for tap_index in 0..shape.taps() {
-        let (channel, kernel_row, kernel_col) = tap(shape, tap_index);
-        let [first_row, last_row] =
-            inside(out_rows, height, kernel_row, shape.padding[0], stride_rows);
-        let [first_col, last_col] =
-            inside(out_cols, width, kernel_col, shape.padding[1], stride_cols);
-        let zeros = |columns: &mut Vec<f32>, n: usize| columns.resize(columns.len() + n, 0.0);
+    let zeros = |columns: &mut Vec<f32>, n: usize| columns.resize(columns.len() + n, 0.0);
+    for index in 0..shape.taps() {
+        let tap = Tap::new(shape, index);
+        let count = tap.cols.len();
         for b in 0..shape.batch {
-            let plane = &x[b * image + channel * height * width..][..height * width];
-            zeros(&mut columns, first_row * out_cols);
-            for out_row in first_row..last_row {
-                let in_row = out_row * stride_rows + kernel_row - shape.padding[0];
-                let input = &plane[in_row * width..][..width];
-                let first_in = first_col * stride_cols + kernel_col - shape.padding[1];
-                zeros(&mut columns, first_col);
-                let count = last_col - first_col;
-                if stride_cols == 1 {
-                    columns.extend_from_slice(&input[first_in..first_in + count]);
+            let plane = &x[(b * shape.channels + tap.channel) * plane_len..][..plane_len];
+            zeros(&mut columns, tap.rows.start * out_cols);
+            for out_row in tap.rows.clone() {
+                let input = &plane[tap.input_row(shape, out_row) * width..][..width];
+                let input = &input[tap.first_input_col(shape)..];
+                zeros(&mut columns, tap.cols.start);
+                if stride == 1 {
+                    columns.extend_from_slice(&input[..count]);
                 } else {
-                    columns.extend(input[first_in..].iter().step_by(stride_cols).take(count));
+                    columns.extend(input.iter().step_by(stride).take(count));
                 }
-                zeros(&mut columns, out_cols - last_col);
+                zeros(&mut columns, out_cols - tap.cols.end);
             }
-            zeros(&mut columns, (out_rows - last_row) * out_cols);
+            zeros(&mut columns, (out_rows - tap.rows.end) * out_cols);
         }
     }
     columns
@@ -81,37 +105,27 @@ pub fn im2col(shape: &ConvShape, x: &[f32]) -> Vec<f32> {
 /// the sum, over the taps, of what each column entry read (`dx` is
 /// overwritten). Each image's input gradient sums its taps in tap order.
 pub fn col2im(shape: &ConvShape, columns: &[f32], dx: &mut [f32]) {
-    let [out_rows, out_cols] = shape.output();
-    let positions = out_rows * out_cols;
+    let [_, out_cols] = shape.output();
+    let positions = shape.positions();
     let total = shape.batch * positions;
-    let (height, width) = (shape.height, shape.width);
-    let [stride_rows, stride_cols] = shape.stride;
-    let image_len = shape.channels * height * width;
-    for (b, image) in dx.chunks_exact_mut(image_len).enumerate() {
+    let (plane_len, width) = (shape.height * shape.width, shape.width);
+    let stride = shape.stride[1];
+    for (b, image) in dx.chunks_exact_mut(shape.channels * plane_len).enumerate() {
         image.fill(0.0);
-        for tap_index in 0..shape.taps() {
-            let (channel, kernel_row, kernel_col) = tap(shape, tap_index);
-            let [first_row, last_row] =
-                inside(out_rows, height, kernel_row, shape.padding[0], stride_rows);
-            let [first_col, last_col] =
-                inside(out_cols, width, kernel_col, shape.padding[1], stride_cols);
-            let row = &columns[tap_index * total + b * positions..][..positions];
-            let plane = &mut image[channel * height * width..][..height * width];
-            for out_row in first_row..last_row {
-                let in_row = out_row * stride_rows + kernel_row - shape.padding[0];
-                let target = &mut plane[in_row * width..][..width];
-                let source = &row[out_row * out_cols..][first_col..last_col];
-                let first_in = first_col * stride_cols + kernel_col - shape.padding[1];
-                if stride_cols == 1 {
-                    for (t, &v) in target[first_in..].iter_mut().zip(source) {
+        for index in 0..shape.taps() {
+            let tap = Tap::new(shape, index);
+            let row = &columns[index * total + b * positions..][..positions];
+            let plane = &mut image[tap.channel * plane_len..][..plane_len];
+            for out_row in tap.rows.clone() {
+                let target = &mut plane[tap.input_row(shape, out_row) * width..][..width];
+                let target = &mut target[tap.first_input_col(shape)..];
+                let source = &row[out_row * out_cols..][tap.cols.clone()];
+                if stride == 1 {
+                    for (t, &v) in target.iter_mut().zip(source) {
                         *t += v;
                     }
                 } else {
-                    for (t, &v) in target[first_in..]
-                        .iter_mut()
-                        .step_by(stride_cols)
-                        .zip(source)
-                    {
+                    for (t, &v) in target.iter_mut().step_by(stride).zip(source) {
                         *t += v;
                     }
                 }
@@ -180,7 +194,8 @@ mod tests {
         oy: usize,
         ox: usize,
     ) -> f32 {
-        let (c, ky, kx) = tap(shape, tap_index);
+        let tap = Tap::new(shape, tap_index);
+        let (c, [ky, kx]) = (tap.channel, tap.offset);
         let iy = (oy * shape.stride[0] + ky) as isize - shape.padding[0] as isize;
         let ix = (ox * shape.stride[1] + kx) as isize - shape.padding[1] as isize;
         if iy < 0 || ix < 0 || iy >= shape.height as isize || ix >= shape.width as isize {

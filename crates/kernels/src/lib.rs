@@ -115,9 +115,7 @@ pub fn conv2d(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Tensor<4> {
-    let [_, channels, _, _] = x.dims();
-    let [_, _, rows, cols] = weight.dims();
-    let path = ConvPath::choose(channels, [rows, cols], stride);
+    let path = chosen(&x, &weight, stride);
     conv2d_on(path, x, weight, bias, stride, padding)
 }
 
@@ -177,9 +175,7 @@ pub fn conv2d_max_pool2d(
     padding: [usize; 2],
     window: [usize; 2],
 ) -> Tensor<4> {
-    let [_, channels, _, _] = x.dims();
-    let [_, _, rows, cols] = weight.dims();
-    let path = ConvPath::choose(channels, [rows, cols], stride);
+    let path = chosen(&x, &weight, stride);
     conv2d_max_pool2d_on(path, x, weight, bias, stride, padding, window)
 }
 
@@ -232,6 +228,13 @@ pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         logits.into_dispatch(),
         targets.into_dispatch(),
     ))
+}
+
+/// [`ConvPath::choose`] for these operands.
+fn chosen(x: &Tensor<4>, weight: &Tensor<4>, stride: [usize; 2]) -> ConvPath {
+    let [_, channels, _, _] = x.dims();
+    let [_, _, rows, cols] = weight.dims();
+    ConvPath::choose(channels, [rows, cols], stride)
 }
 
 /// The kernel that computes this convolution: `path` when the kernels serve
