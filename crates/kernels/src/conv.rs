@@ -308,9 +308,16 @@ pub(crate) fn backward(
             )
         },
     );
+    add_shares(&shares, dw, db);
+}
+
+/// `dw` and `db` as the sums, in order, of the tasks' `[dw share | db
+/// share]` in `shares`: a fixed order, so the result does not depend on
+/// which thread computed which share.
+pub(crate) fn add_shares(shares: &[f32], dw: &mut [f32], db: &mut [f32]) {
     dw.fill(0.0);
     db.fill(0.0);
-    for share in shares.chunks_exact(gradients) {
+    for share in shares.chunks_exact(dw.len() + db.len()) {
         add(dw, &share[..dw.len()]);
         add(db, &share[dw.len()..]);
     }

@@ -17,7 +17,6 @@ use burn::backend::{Backend, Shape, TensorData, TensorMetadata, backend_extensio
 use crate::adam::{AdamStep, adam_step};
 use crate::images::{for_each_chunk, for_each_image};
 use crate::shape::{ConvShape, PoolShape};
-use crate::simd::add;
 use crate::{conv, fused, im2col, loss, pool};
 
 /// The forward passes, one per kernel: the convolution (stride 1, zero
@@ -385,13 +384,9 @@ pub(crate) fn host_conv2d_gemm_backward<B: HostBackend>(
             }
         },
     );
-    let taps = shape.filters * shape.taps();
-    let mut dw = vec![0.0; taps];
+    let mut dw = vec![0.0; shape.filters * shape.taps()];
     let mut db = vec![0.0; shape.filters];
-    for share in shares.chunks_exact(gradients) {
-        add(&mut dw, &share[..taps]);
-        add(&mut db, &share[taps..]);
-    }
+    conv::add_shares(&shares, &mut dw, &mut db);
     ConvGrads {
         x: input_grad.then(|| B::tensor(dx, x_shape, &like)),
         weight: B::tensor(dw, w_shape, &like),
