@@ -81,6 +81,12 @@ pub fn im2col(shape: &ConvShape, x: &[f32]) -> Vec<f32> {
     for index in 0..shape.taps() {
         let tap = Tap::new(shape, index);
         let count = tap.cols.len();
+        // A tap that reads only padding (a same-padded kernel wider than its
+        // input): every entry zero, and no input column to start from.
+        if count == 0 || tap.rows.is_empty() {
+            zeros(&mut columns, shape.batch * out_rows * out_cols);
+            continue;
+        }
         for b in 0..shape.batch {
             let plane = &x[(b * shape.channels + tap.channel) * plane_len..][..plane_len];
             zeros(&mut columns, tap.rows.start * out_cols);
@@ -114,6 +120,9 @@ pub fn col2im(shape: &ConvShape, columns: &[f32], dx: &mut [f32]) {
         image.fill(0.0);
         for index in 0..shape.taps() {
             let tap = Tap::new(shape, index);
+            if tap.cols.is_empty() {
+                continue;
+            }
             let row = &columns[index * total + b * positions..][..positions];
             let plane = &mut image[tap.channel * plane_len..][..plane_len];
             for out_row in tap.rows.clone() {
@@ -233,6 +242,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Bug (found by the random shapes of the kernel tests): a tap that
+    /// reads only padding, as a same-padded 5x5 kernel on a 1x1 input has,
+    /// indexed past its input row.
+    #[test]
+    fn taps_reading_only_padding_give_zeros() {
+        let shape = ConvShape {
+            batch: 2,
+            channels: 1,
+            height: 1,
+            width: 1,
+            filters: 1,
+            kernel: [5, 5],
+            padding: [2, 2],
+            stride: [1, 1],
+        };
+        let x = [3.0, 4.0];
+        let columns = im2col(&shape, &x);
+        let centre = 2 * 5 + 2;
+        for (t, pair) in columns.chunks_exact(2).enumerate() {
+            let expected = if t == centre { [3.0, 4.0] } else { [0.0, 0.0] };
+            assert_eq!(pair, expected, "tap {t}");
+        }
+        let mut dx = [f32::NAN; 2];
+        col2im(&shape, &[1.0; 50], &mut dx);
+        assert_eq!(dx, [1.0, 1.0], "only the centre tap reads the input");
     }
 
     #[test]
