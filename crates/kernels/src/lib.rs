@@ -2,7 +2,7 @@
 //! kind): a 2-D convolution (direct loops for few channels, matrix products
 //! over an im2col matrix for many: [`ConvPath`]), a max-pool, the two fused,
 //! and the softmax cross-entropy loss, forward and backward, as Burn backend
-//! extensions; and [`adam::FusedAdam`], Adam in one pass per parameter.
+//! extensions; and [`optimizer::FusedAdam`], Adam in one pass per parameter.
 //!
 //! [`conv2d`], [`max_pool2d`], [`conv2d_max_pool2d`] and [`cross_entropy`]
 //! take Burn tensors.
@@ -27,6 +27,7 @@ pub mod im2col;
 mod images;
 pub mod loss;
 pub mod ops;
+pub mod optimizer;
 mod phases;
 pub mod pool;
 pub mod shape;

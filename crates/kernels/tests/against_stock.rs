@@ -628,7 +628,7 @@ fn the_cross_entropy_matches_the_stock_one() {
 #[test]
 fn fused_adam_steps_like_burns_adam() {
     use burn::optim::{AdamConfig, Optimizer};
-    use kernels::adam::FusedAdam;
+    use kernels::optimizer::FusedAdam;
     for (name, device) in devices() {
         let (beta_1, beta_2, epsilon) = (0.9, 0.999, 1e-7);
         let fused = FusedAdam::new(beta_1, beta_2, epsilon);

@@ -3,7 +3,7 @@
 
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
-use kernels::adam::FusedAdam;
+use kernels::optimizer::FusedAdam;
 
 use crate::Kernels;
 
