@@ -3,27 +3,8 @@
 use burn::data::dataset::{Dataset, DatasetError};
 
 use crate::error::DataError;
-use crate::source::DataSource;
+use crate::source::{DataSource, Split};
 use crate::{IMAGE_PIXELS, NUM_CLASSES};
-
-/// One of the two MNIST splits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// The 60,000 training digits.
-    Train,
-    /// The 10,000 test digits (the notebook's validation set).
-    Test,
-}
-
-impl Split {
-    /// The standard (ungzipped) names of the split's image and label files.
-    pub fn file_names(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Train => ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-            Self::Test => ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-        }
-    }
-}
 
 /// One digit: its 28x28 pixels (0..255, row-major) and its label.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,10 +22,20 @@ const INK_BOX: u32 = 20;
 pub const INK_THRESHOLD: u8 = 50;
 /// The largest side accepted, so that memory stays bounded.
 pub const MAX_SIDE: u32 = 8192;
+/// The most pixels a picture may declare (a 16-megapixel photo), checked
+/// from its header before anything is decoded: an 87 KB PNG can declare
+/// 8192x8192.
+pub const MAX_PIXELS: u64 = 16 << 20;
 /// The largest file accepted.
 const MAX_FILE_BYTES: u64 = 64 << 20;
-/// The most memory the decoder may allocate.
-const MAX_DECODE_BYTES: u64 = 256 << 20;
+/// The most memory the decoder may allocate, for the pixels and for
+/// compressed chunks such as an ICC profile (a 305 KB PNG's can inflate to
+/// hundreds of MB): a 16-megapixel RGBA8 picture, exactly.
+const MAX_DECODE_BYTES: u64 = 64 << 20;
+/// The longest side the MNIST recipe works on: a larger picture is shrunk
+/// to it first, so that the recipe's copies of it stay small. Far more
+/// than the 20 pixels the digit ends up in.
+const WORKING_SIDE: u32 = 1024;
 
 /// Reads an image file (PNG or JPEG; any size, colour or grey) and turns it
 /// into 28x28 MNIST-like pixels.
@@ -72,15 +82,28 @@ pub fn digit_from_image_bytes(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], String
         Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg)) => format,
         _ => return Err("not a PNG or JPEG image".into()),
     };
-    let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let image = reader.decode().map_err(|err| err.to_string())?;
+    let reader = || {
+        let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
+        let mut limits = Limits::default();
+        limits.max_image_width = Some(MAX_SIDE);
+        limits.max_image_height = Some(MAX_SIDE);
+        limits.max_alloc = Some(MAX_DECODE_BYTES);
+        reader.limits(limits);
+        reader
+    };
+    let (width, height) = reader().into_dimensions().map_err(|err| err.to_string())?;
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(format!(
+            "{width}x{height} pixels is more than the {} megapixels a digit picture may have",
+            MAX_PIXELS >> 20
+        ));
+    }
+    let mut image = reader().decode().map_err(|err| err.to_string())?;
     if image.width() == 0 || image.height() == 0 {
         return Err("the image has no pixels (0x0)".into());
+    }
+    if image.width().max(image.height()) > WORKING_SIDE {
+        image = image.resize(WORKING_SIDE, WORKING_SIDE, FilterType::Triangle);
     }
     digit_from_picture(&image.to_rgb8())
 }

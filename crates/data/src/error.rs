@@ -117,6 +117,12 @@ pub enum DataError {
         /// Number of labels.
         label_count: usize,
     },
+    /// A split of no items: nothing to train on, validate or evaluate.
+    #[error("{path}: holds 0 images; a split needs at least one")]
+    NoItems {
+        /// The image file.
+        path: PathBuf,
+    },
     /// A bundled file does not have the SHA-256 it was committed with.
     #[error(
         "bundled {name}: SHA-256 mismatch (expected {expected}, found {found}); the checkout is damaged"

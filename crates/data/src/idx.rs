@@ -1,10 +1,11 @@
 //! The IDX format of the MNIST files: a big-endian header (magic, then one
 //! `u32` per dimension) followed by the `u8` payload, optionally gzipped.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use crate::error::DataError;
 use crate::{IMAGE_SIDE, NUM_CLASSES};
@@ -28,17 +29,17 @@ pub struct IdxImages {
 
 /// Reads an idx3 image file (gzipped or not) whose images must be 28x28.
 pub fn read_idx_images(path: &Path) -> Result<IdxImages, DataError> {
-    parse_images(path, &read_file(path)?)
+    parse_images(path, open(path)?)
 }
 
 /// Reads an idx1 label file (gzipped or not) whose labels must be digits 0..9.
 pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>, DataError> {
-    parse_labels(path, &read_file(path)?)
+    parse_labels(path, open(path)?)
 }
 
-/// Parses the bytes of an idx3 image file; `path` only names it in errors.
-pub(crate) fn parse_images(path: &Path, bytes: &[u8]) -> Result<IdxImages, DataError> {
-    let mut reader = IdxReader::new(path, bytes)?;
+/// Parses an idx3 image file from `source`; `path` only names it in errors.
+pub(crate) fn parse_images(path: &Path, source: impl BufRead) -> Result<IdxImages, DataError> {
+    let mut reader = IdxReader::new(path, source)?;
     let [count, rows, cols] = reader.header::<3>(IMAGES_MAGIC, "idx3 images")?;
     if (rows, cols) != (IMAGE_SIDE as u32, IMAGE_SIDE as u32) {
         return Err(DataError::BadDimensions {
@@ -52,9 +53,9 @@ pub(crate) fn parse_images(path: &Path, bytes: &[u8]) -> Result<IdxImages, DataE
     Ok(IdxImages { count, pixels })
 }
 
-/// Parses the bytes of an idx1 label file; `path` only names it in errors.
-pub(crate) fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
-    let mut reader = IdxReader::new(path, bytes)?;
+/// Parses an idx1 label file from `source`; `path` only names it in errors.
+pub(crate) fn parse_labels(path: &Path, source: impl BufRead) -> Result<Vec<u8>, DataError> {
+    let mut reader = IdxReader::new(path, source)?;
     let [count] = reader.header::<1>(LABELS_MAGIC, "idx1 labels")?;
     let count = reader.item_count(count)?;
     let labels = reader.payload(count)?;
@@ -72,16 +73,21 @@ pub(crate) fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, DataErr
     Ok(labels)
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
+/// The file at `path`, to be read as a stream: its header is checked before
+/// its payload is read, and no more than the header announces is read (a
+/// file that never ends, such as `/dev/zero`, included).
+fn open(path: &Path) -> Result<BufReader<File>, DataError> {
     if path.is_dir() {
         return Err(DataError::NotAFile {
             path: path.to_owned(),
         });
     }
-    std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_owned(),
-        source,
-    })
+    File::open(path)
+        .map(BufReader::new)
+        .map_err(|source| DataError::Io {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Reads the header and then the payload of one IDX file, decompressing on the fly.
@@ -92,17 +98,22 @@ struct IdxReader<'a> {
 }
 
 impl<'a> IdxReader<'a> {
-    fn new(path: &Path, bytes: &'a [u8]) -> Result<Self, DataError> {
-        if bytes.is_empty() {
+    fn new(path: &Path, mut source: impl BufRead + 'a) -> Result<Self, DataError> {
+        let start = source.fill_buf().map_err(|source| DataError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if start.is_empty() {
             return Err(DataError::Empty {
                 path: path.to_owned(),
             });
         }
-        let gzipped = bytes.starts_with(&GZIP_MAGIC);
+        let gzipped = start.starts_with(&GZIP_MAGIC);
+        // `gzip` of several files, or `cat a.gz b.gz`, makes several members.
         let stream: Box<dyn Read + 'a> = if gzipped {
-            Box::new(GzDecoder::new(bytes))
+            Box::new(MultiGzDecoder::new(source))
         } else {
-            Box::new(bytes)
+            Box::new(source)
         };
         Ok(Self {
             path: path.to_owned(),
@@ -214,8 +225,8 @@ mod properties {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
             let path = Path::new("fuzz");
-            let _ = parse_images(path, &bytes);
-            let _ = parse_labels(path, &bytes);
+            let _ = parse_images(path, &bytes[..]);
+            let _ = parse_labels(path, &bytes[..]);
         }
 
         /// Plausible headers with arbitrary dimensions and payloads, raw and gzipped.
@@ -241,10 +252,10 @@ mod properties {
                 } else {
                     bytes
                 };
-                if let Ok(parsed) = parse_images(path, &bytes) {
+                if let Ok(parsed) = parse_images(path, &bytes[..]) {
                     prop_assert_eq!(parsed.pixels.len(), parsed.count * 784);
                 }
-                if let Ok(parsed) = parse_labels(path, &bytes) {
+                if let Ok(parsed) = parse_labels(path, &bytes[..]) {
                     prop_assert!(parsed.iter().all(|&l| l < 10));
                 }
             }

@@ -13,14 +13,14 @@ mod loader;
 mod source;
 
 pub use batcher::{MnistBatch, MnistBatcher, PixelScaling, one_hot};
-pub use dataset::{MnistDataset, MnistItem, Split};
+pub use dataset::{MnistDataset, MnistItem};
 pub use digit_image::{
     INK_THRESHOLD, MAX_SIDE, digit_from_image_bytes, digit_from_image_file, digit_from_picture,
 };
 pub use error::DataError;
 pub use idx::{IdxImages, read_idx_images, read_idx_labels};
 pub use loader::MnistLoader;
-pub use source::{DATA_DIR_ENV, DataSource};
+pub use source::{DATA_DIR_ENV, DataSource, Split};
 
 /// Side of an MNIST image, in pixels.
 pub const IMAGE_SIDE: usize = 28;

@@ -2,8 +2,26 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::dataset::Split;
 use crate::error::DataError;
+
+/// One of the two MNIST splits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// The 60,000 training digits.
+    Train,
+    /// The 10,000 test digits (the notebook's validation set).
+    Test,
+}
+
+impl Split {
+    /// The standard (ungzipped) names of the split's image and label files.
+    pub fn file_names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Train => ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+            Self::Test => ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+        }
+    }
+}
 
 /// Environment variable naming a data directory when none is given explicitly.
 pub const DATA_DIR_ENV: &str = "BURNIST_DATA";
@@ -76,6 +94,10 @@ impl DataSource {
                 labels: labels_path,
                 label_count: labels.len(),
             });
+        }
+        // A valid IDX file may hold 0 items; no split can be used with none.
+        if images.count == 0 {
+            return Err(DataError::NoItems { path: images_path });
         }
         Ok((images.pixels, labels))
     }

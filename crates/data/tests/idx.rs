@@ -227,3 +227,28 @@ fn images_and_labels_must_agree_in_number() {
         "{err}"
     );
 }
+
+/// Bug: a gzip of several members (`cat a.gz b.gz`, valid gzip) was read as
+/// its first member only and reported "truncated".
+#[test]
+fn a_gzip_of_several_members_reads_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = images_file(2, 28, 28, &pixels(2));
+    let (first, second) = whole.split_at(1000);
+    let path = write(
+        dir.path(),
+        "images.gz",
+        &[gzip(first), gzip(second)].concat(),
+    );
+    let images = read_idx_images(&path).unwrap();
+    assert_eq!((images.count, images.pixels), (2, pixels(2)));
+}
+
+/// Bug: the file was read whole before its 16-byte header was checked, so a
+/// file that never ends (`/dev/zero`) grew the process until it was killed.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_that_never_ends_is_refused_at_its_header() {
+    let err = read_idx_images(Path::new("/dev/zero")).unwrap_err();
+    assert!(matches!(err, DataError::BadMagic { found: 0, .. }), "{err}");
+}
