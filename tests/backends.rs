@@ -3,9 +3,7 @@
 //! in its header and its `history.json`, and reaches the same accuracy as the
 //! others to within two points.
 
-mod e2e;
-
-use e2e::{compiled_backends, read_json, repo_root, trainer, trainer_with_env};
+use crate::util::{compiled_backends, read_json, repo_root, trainer, trainer_with_env};
 
 #[test]
 fn every_backend_trains_the_smoke_run_to_the_same_accuracy() {
@@ -112,7 +110,7 @@ fn auto_on_a_software_adapter_says_so() {
     }
     let dir = tempfile::tempdir().unwrap();
     let config = repo_root().join("configs/smoke.toml");
-    let output = std::process::Command::new(e2e::trainer_binary())
+    let output = std::process::Command::new(crate::util::trainer_binary())
         .args(["train", "--config", config.to_str().unwrap()])
         .args(["--backend", "auto", "--device", "auto"])
         .args(["--train-size", "320", "--test-size", "100"])
@@ -120,7 +118,7 @@ fn auto_on_a_software_adapter_says_so() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    let out = e2e::Run::from(output);
+    let out = crate::util::Run::from(output);
     let header = out
         .ok()
         .lines()

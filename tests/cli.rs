@@ -1,10 +1,8 @@
 //! The trainer as a user runs it: the notebook's commands, artifacts, and clear errors.
 
-mod e2e;
-
 use std::path::Path;
 
-use e2e::{read_json, repo_root, trainer};
+use crate::util::{read_json, repo_root, run_strs, smoke_args, trainer};
 
 fn smoke_config() -> String {
     repo_root().join("configs/smoke.toml").display().to_string()
@@ -183,6 +181,33 @@ fn bad_data_is_one_clear_line() {
         !dir.path().join("artifacts").exists(),
         "no run directory for a failed start"
     );
+}
+
+/// Bug: a run trained with a relative `--data-dir` could not be evaluated
+/// or resumed from another directory. Its record holds the directory
+/// absolute.
+#[test]
+fn a_relative_data_directory_is_recorded_absolute() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_data(&data);
+    let small = [
+        "--data-dir",
+        "data",
+        "--epochs",
+        "1",
+        "--train-size",
+        "320",
+        "--test-size",
+        "100",
+    ];
+    trainer(dir.path(), &run_strs(&smoke_args(&small))).ok();
+    let run = dir.path().join("artifacts/smoke/run-001");
+    let config = read_json(&run.join("config.json"));
+    assert_eq!(config["data"]["dir"], data.display().to_string());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = trainer(elsewhere.path(), &["eval", "--run", run.to_str().unwrap()]);
+    assert!(out.ok().contains("accuracy"), "{}", out.stdout);
 }
 
 #[test]

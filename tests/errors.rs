@@ -1,11 +1,9 @@
 //! `docs/errors.md` is the specification of every bad input: this test builds
 //! each input, runs each command of the table and checks the exact line.
 
-mod e2e;
-
 use std::path::Path;
 
-use e2e::{png_header, repo_root, trainer, trainer_with_env};
+use crate::util::{png_header, repo_root, trainer, trainer_with_env};
 
 /// One row of the table: the environment variables before `trainer`, its
 /// arguments, and the expected line.
@@ -112,6 +110,10 @@ fn fixtures(root: &Path) {
         )
         .unwrap()
     });
+    data_dir(root, "no-images", |d| {
+        std::fs::write(d.join(TRAIN_IMAGES), idx(0x803, &[0, 28, 28], &[])).unwrap();
+        std::fs::write(d.join(TRAIN_LABELS), idx(0x801, &[0], &[])).unwrap();
+    });
     data_dir(root, "count-mismatch", |d| {
         std::fs::write(d.join(TRAIN_LABELS), idx(0x801, &[2], &[1, 2])).unwrap()
     });
@@ -125,6 +127,11 @@ fn fixtures(root: &Path) {
             *byte = 0xff;
         }
         std::fs::write(d.join(format!("{TRAIN_IMAGES}.gz")), gz).unwrap();
+    });
+    #[cfg(unix)]
+    data_dir(root, "endless", |d| {
+        std::fs::remove_file(d.join(TRAIN_IMAGES)).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", d.join(TRAIN_IMAGES)).unwrap();
     });
     data_dir(root, "dir-not-file", |d| {
         std::fs::remove_file(d.join(TRAIN_IMAGES)).unwrap();
@@ -201,7 +208,20 @@ fn fixtures(root: &Path) {
     ] {
         write(name, text.as_bytes());
     }
+    let mut huge = b"seed = 1\n".to_vec();
+    huge.resize((1 << 20) + 1, b'\n');
+    write("huge.toml", &huge);
     write("a-file", b"not a directory");
+    // What `--output` must not replace: a FIFO, a symbolic link, a directory.
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(root.join("fifo.png"))
+        .status()
+        .unwrap();
+    assert!(fifo.success(), "mkfifo");
+    write("target.png", b"the link's target");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("target.png", root.join("link.png")).unwrap();
+    std::fs::create_dir(root.join("a-dir.png")).unwrap();
     std::fs::create_dir(root.join("empty-artifacts")).unwrap();
 
     // A small finished run, and damaged copies of it.
@@ -219,7 +239,7 @@ fn fixtures(root: &Path) {
     )
     .ok();
     let run = root.join("runs/smoke/run-001");
-    for copy in ["unfinished", "foreign", "truncated"] {
+    for copy in ["unfinished", "foreign", "truncated", "nan"] {
         let to = root.join("runs/smoke").join(copy);
         std::fs::create_dir(&to).unwrap();
         for file in ["config.json", "model.bpk"] {
@@ -233,11 +253,26 @@ fn fixtures(root: &Path) {
     let weights = root.join("runs/smoke/truncated/model.bpk");
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    // 400 bytes of the weights overwritten with 0xff: NaN as f32.
+    let weights = root.join("runs/smoke/nan/model.bpk");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let end = bytes.len();
+    bytes[end - 400..].fill(0xff);
+    std::fs::write(&weights, &bytes).unwrap();
 
     write("not-image.png", b"just some text");
     write("empty.png", b"");
     write("zero.png", &png_header(0, 0));
     write("huge.png", &png_header(20_000, 20_000));
+    // A whole PNG of 8192x8192 black pixels: 67 M pixels in 100 KB or so.
+    let mut bomb = Vec::new();
+    image::GrayImage::new(8192, 8192)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bomb),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    write("bomb.png", &bomb);
     write(
         "animated.gif",
         b"GIF89a\x01\x00\x01\x00\x00\x00\x00!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00;",
@@ -287,4 +322,21 @@ fn every_bad_input_in_the_table_gets_its_line() {
         wrong.len(),
         wrong.join("\n")
     );
+    // What the refused `--output`s stood on is still there, unchanged.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = |name: &str| {
+            std::fs::symlink_metadata(dir.path().join(name))
+                .unwrap()
+                .file_type()
+        };
+        assert!(kind("fifo.png").is_fifo());
+        assert!(kind("link.png").is_symlink());
+        assert!(kind("a-dir.png").is_dir());
+        assert_eq!(
+            std::fs::read(dir.path().join("target.png")).unwrap(),
+            b"the link's target"
+        );
+    }
 }

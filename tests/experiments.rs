@@ -1,11 +1,9 @@
 //! Experiments beyond the notebook, end to end on the smoke config: early
 //! stopping, `trainer sweep` and `trainer compare`.
 
-mod e2e;
-
 use std::path::Path;
 
-use e2e::{Run, read_json, repo_root, run_strs, smoke_args, trainer};
+use crate::util::{Run, read_json, repo_root, run_strs, smoke_args, trainer};
 
 /// The sweep's options: two values of two keys, and a constant third.
 fn sweep_args(extra: &[&str]) -> Vec<String> {

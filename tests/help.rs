@@ -3,12 +3,10 @@
 //! up in review. The list of backends of the build is the one part that
 //! depends on the build's features; it is replaced by a placeholder.
 //!
-//! After an intended change: `INSTA_UPDATE=always cargo test --test help`,
+//! After an intended change: `INSTA_UPDATE=always cargo test -p trainer --test tests help::`,
 //! then review the diff of `tests/snapshots/`.
 
-mod e2e;
-
-use e2e::trainer;
+use crate::util::trainer;
 
 /// Help text with the build's backends replaced.
 fn help(args: &[&str]) -> String {

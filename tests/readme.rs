@@ -8,12 +8,10 @@
 //! Any other command fails this test, so the README cannot grow one that no
 //! test runs.
 
-mod e2e;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use e2e::{Run, repo_root, trainer_binary};
+use crate::util::{Run, repo_root, trainer_binary};
 
 /// The lines of the README's ```sh blocks.
 fn readme_commands() -> Vec<String> {

@@ -1,12 +1,10 @@
 //! No run is lost: kills at any moment, resumes, divergence, determinism.
 
-mod e2e;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use e2e::{
+use crate::util::{
     REPRODUCIBLE_CONFIGS, checkpoint_files, config_args, file_digest, history_epochs,
     history_without_timing, read_json, reproducible_backends, run_strs, smoke_args, trainer,
     trainer_binary,
@@ -218,7 +216,7 @@ fn weights_of_another_architecture_are_refused() {
     let weights = std::fs::read(run.join("model.bpk")).unwrap();
     std::fs::write(run.join("model.bpk"), &weights[..weights.len() / 2]).unwrap();
     trainer(dir.path(), &["predict", "--run", run.to_str().unwrap()])
-        .fails_with("model.bpk: cannot load");
+        .fails_with("model.bpk: not a readable Burn record: Validation error: File truncated");
 }
 
 #[test]

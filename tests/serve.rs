@@ -2,15 +2,13 @@
 //! the page in a real browser (Debian's headless Chromium through
 //! chromedriver) drawing a 7.
 
-mod e2e;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use e2e::{repo_root, reproducible_backends, trainer, trainer_binary};
+use crate::util::{repo_root, reproducible_backends, trainer, trainer_binary};
 use serde_json::{Value, json};
 
 /// A trained notebook (one epoch) with its pictures, shared by the tests of
@@ -131,6 +129,7 @@ fn fixture(name: &str) -> (&'static str, Vec<u8>) {
         "seven.png" => ("image/png", seven_png()),
         "broken.json" => ("application/json", b"{".to_vec()),
         "short.json" => ("application/json", br#"{"pixels": [1, 2, 3]}"#.to_vec()),
+        "shouted.json" => ("APPLICATION/JSON", br#"{"pixels": [1, 2, 3]}"#.to_vec()),
         "bright.json" => (
             "application/json",
             json!({ "pixels": bright }).to_string().into(),
@@ -320,8 +319,43 @@ fn every_bad_request_of_the_table_gets_its_status_and_one_json_line() {
         artifacts.path().join("notebook/run-007"),
     )
     .unwrap();
+    // A run inside whose files link to a finished run's files outside.
+    let linked = artifacts.path().join("notebook/run-008");
+    std::fs::create_dir(&linked).unwrap();
+    for file in ["config.json", "model.bpk", "history.json"] {
+        std::fs::copy(run.join(file), outside.path().join(file)).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(outside.path().join(file), linked.join(file)).unwrap();
+    }
 
     let server = Server::start(artifacts.path());
+    let (_, runs) = request("GET", &format!("{}/api/runs", server.url), "", &[]);
+    let listed: Vec<(&str, &str)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| (run["id"].as_str().unwrap(), run["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("notebook/run-001", "finished"),
+            ("notebook/run-008", "unfinished"),
+            ("notebook/run-002", "unfinished"),
+        ],
+        "the link out is not listed; the run of links is not finished"
+    );
+    let (_, details) = request(
+        "GET",
+        &format!("{}/api/runs/notebook/run-008", server.url),
+        "",
+        &[],
+    );
+    assert_eq!(
+        details["config"],
+        Value::Null,
+        "no file read through a link"
+    );
     let rows = http_table();
     assert!(rows.len() >= 15, "the table has {} rows", rows.len());
     for row in rows {
@@ -341,6 +375,69 @@ fn every_bad_request_of_the_table_gets_its_status_and_one_json_line() {
         request("GET", &format!("{}/health", server.url), "", &[]).0,
         200
     );
+}
+
+/// What a raw request over a fresh connection to `server` gets back, read
+/// until the server closes it (or 60 s pass): the status line and all.
+fn raw(server: &Server, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Bugs: a declared 100 GB body got `100 Continue` and a wait instead of a
+/// 413; a half-sent request kept a stopped server alive for as long as its
+/// client liked; an idle connection was held forever.
+#[test]
+fn the_server_refuses_oversized_bodies_early_and_does_not_wait_for_slow_clients() {
+    let artifacts = tempfile::tempdir().unwrap();
+    let mut server = Server::start(artifacts.path());
+    let answer = raw(
+        &server,
+        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n\
+          Content-Length: 99999999999\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    assert!(answer.contains(r#"{"error":"request body over the limit of 2097152 bytes"}"#));
+
+    // Silent, then closed by the server (its header timeout), not held.
+    let silent = raw(&server, b"");
+    assert!(!silent.contains("200 OK"), "{silent:?}");
+
+    // A request half sent, then Ctrl-C: the server stops without its client.
+    use std::io::Write;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&address).unwrap();
+    slow.write_all(
+        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n0123456789",
+    )
+    .unwrap();
+    assert_eq!(
+        request("GET", &format!("{}/health", server.url), "", &[]).0,
+        200,
+        "other clients are served meanwhile"
+    );
+    let interrupted = Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the server waits for a client that never finishes its request"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(slow);
 }
 
 #[test]

@@ -1,9 +1,6 @@
-//! Helpers of the end-to-end tests in `tests/`, which are `trainer`'s
-//! integration tests: they run the binary that the same `cargo test` built,
-//! with the same backends, as a user would.
-
-// Each test file uses its own part of these helpers.
-#![allow(dead_code)]
+//! The one helper of the end-to-end tests: running the binary that the
+//! same `cargo test` built, with the same backends, as a user would, and
+//! reading what it leaves.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

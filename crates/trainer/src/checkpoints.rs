@@ -8,6 +8,7 @@ use burn::tensor::Bytes;
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use burn_pack::{Reader, Writer};
 
+use crate::pack::{self, PackError};
 use crate::runs::{RunDir, write_atomic};
 
 /// The checkpoint directory of a run.
@@ -80,11 +81,13 @@ fn canonical(bytes: Bytes) -> Result<Bytes, burn_pack::Error> {
     writer.into_bytes()
 }
 
-/// The latest epoch of `run` whose three records were all saved.
-pub fn last_complete(run: &RunDir) -> Option<usize> {
+/// The epochs of `run` whose three records were all saved, newest first.
+pub fn complete_epochs(run: &RunDir) -> Vec<usize> {
     let directory = run.file(DIRECTORY);
-    let entries = std::fs::read_dir(&directory).ok()?;
-    entries
+    let Ok(entries) = std::fs::read_dir(&directory) else {
+        return Vec::new();
+    };
+    let mut epochs: Vec<usize> = entries
         .filter_map(|entry| {
             let name = entry.ok()?.file_name();
             name.to_str()?
@@ -98,7 +101,30 @@ pub fn last_complete(run: &RunDir) -> Option<usize> {
                 .iter()
                 .all(|name| directory.join(format!("{name}-{epoch}.bpk")).is_file())
         })
-        .max()
+        .collect();
+    epochs.sort_unstable_by(|a, b| b.cmp(a));
+    epochs
+}
+
+/// Where a resumed run continues: the newest complete checkpoint of `run`
+/// no later than epoch `at_most` whose three records load, and why each
+/// newer complete one within `at_most` cannot be used.
+pub fn newest_loadable(run: &RunDir, at_most: usize) -> (Option<usize>, Vec<PackError>) {
+    let directory = run.file(DIRECTORY);
+    let mut damaged = Vec::new();
+    for epoch in complete_epochs(run)
+        .into_iter()
+        .filter(|&epoch| epoch <= at_most)
+    {
+        let check = RECORDS
+            .iter()
+            .try_for_each(|name| pack::check(&directory.join(format!("{name}-{epoch}.bpk"))));
+        match check {
+            Ok(()) => return (Some(epoch), damaged),
+            Err(err) => damaged.push(err),
+        }
+    }
+    (None, damaged)
 }
 
 #[cfg(test)]
@@ -109,15 +135,62 @@ mod tests {
     fn only_an_epoch_with_all_three_records_is_complete() {
         let root = tempfile::tempdir().unwrap();
         let run = RunDir::create(root.path(), "exp").unwrap();
-        assert_eq!(last_complete(&run), None);
+        assert_eq!(complete_epochs(&run), Vec::<usize>::new());
         let directory = run.file(DIRECTORY);
         std::fs::create_dir_all(&directory).unwrap();
-        for name in RECORDS {
-            std::fs::write(directory.join(format!("{name}-1.bpk")), b"x").unwrap();
+        for epoch in [1, 2] {
+            for name in RECORDS {
+                std::fs::write(directory.join(format!("{name}-{epoch}.bpk")), b"x").unwrap();
+            }
         }
         for name in ["model", "optim"] {
-            std::fs::write(directory.join(format!("{name}-2.bpk")), b"x").unwrap();
+            std::fs::write(directory.join(format!("{name}-3.bpk")), b"x").unwrap();
         }
-        assert_eq!(last_complete(&run), Some(1), "epoch 2 lacks its scheduler");
+        assert_eq!(
+            complete_epochs(&run),
+            vec![2, 1],
+            "epoch 3 lacks its scheduler"
+        );
+    }
+
+    #[test]
+    fn resumption_passes_over_damaged_checkpoints_and_those_ahead_of_the_history() {
+        let root = tempfile::tempdir().unwrap();
+        let run = RunDir::create(root.path(), "exp").unwrap();
+        let saver = AtomicCheckpointer::for_run(&run);
+        let record = || {
+            let tensor = burn_pack::Tensor::new(
+                "w".into(),
+                burn::tensor::DType::F32,
+                [2],
+                None,
+                Bytes::from_bytes_vec([1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect()),
+            );
+            Writer::new(vec![tensor]).into_bytes().unwrap()
+        };
+        std::fs::create_dir_all(run.file(DIRECTORY)).unwrap();
+        for epoch in 1..=3 {
+            for checkpointer in &saver {
+                write_atomic(&checkpointer.path(epoch), &record()).unwrap();
+            }
+        }
+        assert_eq!(newest_loadable(&run, 3).0, Some(3));
+        assert_eq!(
+            newest_loadable(&run, 2).0,
+            Some(2),
+            "epoch 3 is ahead of the history"
+        );
+        assert_eq!(newest_loadable(&run, 0).0, None);
+        let optim = saver[1].path(3);
+        let bytes = std::fs::read(&optim).unwrap();
+        std::fs::write(&optim, &bytes[..bytes.len() / 2]).unwrap();
+        let (epoch, damaged) = newest_loadable(&run, 3);
+        assert_eq!(epoch, Some(2), "the truncated epoch 3 is passed over");
+        assert_eq!(damaged.len(), 1);
+        assert!(
+            damaged[0].to_string().contains("optim-3.bpk"),
+            "{}",
+            damaged[0]
+        );
     }
 }

@@ -24,6 +24,12 @@ pub enum ConfigError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A file far larger than any experiment (`/dev/zero`, a data file).
+    #[error("{path}: larger than the {} KiB an experiment file may hold", MAX_CONFIG_BYTES / 1024)]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file is not valid TOML for an experiment (syntax, type, unknown key).
     #[error("{path}: {message}")]
     Parse {
@@ -272,13 +278,39 @@ pub const MAX_EPOCHS: usize = 10_000;
 /// See [`MAX_EPOCHS`]: larger than either split, which is never useful.
 pub const MAX_BATCH_SIZE: usize = 60_000;
 
+/// The text of the file at `path`, refused past [`MAX_CONFIG_BYTES`] before
+/// more is read.
+fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let read_error = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
+}
+
+/// The largest experiment file read: a hundred times the every-layer
+/// config's JSON, and a bound on what `--config /dev/zero` makes us read.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 impl ExperimentFile {
     /// Reads an experiment file (TOML, or the JSON a run directory stores).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = read_bounded(path)?;
         let parsed = if path.extension().is_some_and(|ext| ext == "json") {
             serde_json::from_str(&text).map_err(|err| err.to_string())
         } else {
@@ -355,6 +387,18 @@ impl ExperimentFile {
                     "must be a number >= 0",
                 ));
             }
+        }
+        if self
+            .data
+            .dir
+            .as_ref()
+            .is_some_and(|dir| dir.as_os_str().is_empty())
+        {
+            return Err(ConfigError::Invalid {
+                key: "data.dir",
+                value: "\"\"".into(),
+                reason: "must name a directory; leave the key out for the default data".into(),
+            });
         }
         if let Some(size) = self.data.train_size {
             positive("data.train_size", size)?;
@@ -585,7 +629,10 @@ impl Experiment {
 
     /// The schedule of the learning rate (constant without one).
     pub fn schedule(&self) -> Schedule {
-        self.file.optimizer.schedule.unwrap_or(Schedule::Constant)
+        self.file
+            .optimizer
+            .schedule
+            .unwrap_or(Schedule::Constant {})
     }
 }
 
@@ -596,9 +643,25 @@ fn invalid(
 ) -> ConfigError {
     ConfigError::Invalid {
         key,
-        value: value.to_string(),
+        value: shorten(&value.to_string()),
         reason: reason.into(),
     }
+}
+
+/// The most characters of a value an error line repeats.
+const SHOWN_VALUE: usize = 64;
+
+/// `text`, or its start and end around its length when it is longer than
+/// [`SHOWN_VALUE`]: an error line stays one readable line whatever was
+/// given (a 50 MB name, `1e300` written out as 301 digits).
+fn shorten(text: &str) -> String {
+    let count = text.chars().count();
+    if count <= SHOWN_VALUE {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(SHOWN_VALUE / 2).collect();
+    let tail: String = text.chars().skip(count - SHOWN_VALUE / 4).collect();
+    format!("{head}...{tail} ({count} characters)")
 }
 
 #[cfg(test)]
@@ -609,6 +672,18 @@ mod tests {
         toml::from_str::<ExperimentFile>(text)
             .map_err(|err| err.message().to_owned())
             .and_then(|file| file.validate().map_err(|err| err.to_string()))
+    }
+
+    #[test]
+    fn a_long_value_is_shortened_in_its_error() {
+        let name = "n".repeat(50 << 20);
+        let line = invalid("name", &name, "must be short").to_string();
+        assert!(line.len() < 200, "{} characters", line.len());
+        assert!(
+            line.ends_with(&format!("({} characters): must be short", 50 << 20)),
+            "{line}"
+        );
+        assert_eq!(shorten("1e-3"), "1e-3");
     }
 
     #[test]

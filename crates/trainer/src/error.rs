@@ -3,6 +3,7 @@
 use crate::backend::BackendError;
 use crate::config::ConfigError;
 use crate::history::HistoryError;
+use crate::pack::PackError;
 use crate::pictures::PictureError;
 use crate::resume::ResumeError;
 use crate::runs::RunError;
@@ -30,6 +31,9 @@ pub enum Error {
     /// A run that cannot be resumed as asked.
     #[error(transparent)]
     Resume(#[from] ResumeError),
+    /// A damaged weights or checkpoint file.
+    #[error(transparent)]
+    Pack(#[from] PackError),
     /// A picture that cannot be drawn or read.
     #[error(transparent)]
     Picture(#[from] PictureError),

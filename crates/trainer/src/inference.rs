@@ -43,6 +43,7 @@ impl LoadedRun {
         }
         let experiment = file.validate()?;
         let backend = SelectedBackend::select(experiment.file.backend, experiment.file.device)?;
+        crate::pack::check(&run.weights())?;
         let net = experiment
             .net
             .init(experiment.file.seed, &backend.device)

@@ -13,6 +13,7 @@
 //! | [`early_stopping`] | Keras's `EarlyStopping` as a Burn strategy |
 //! | [`schedule`] | `[optimizer.schedule]` as Burn's learning-rate schedulers |
 //! | [`checkpoints`] | atomic checkpoints, and which epoch to resume from |
+//! | [`pack`] | Burn's record files checked before they are loaded |
 //! | [`resume`] | `--resume`: which run, on what, with which settings |
 //! | [`classifier`] | the network as Burn's Learner trains it |
 //! | [`inference`] | a finished run reloaded, its predictions |
@@ -43,6 +44,7 @@ pub mod history;
 pub mod inference;
 pub mod logger;
 pub mod numpy;
+pub mod pack;
 pub mod pictures;
 pub mod renderer;
 pub mod resume;

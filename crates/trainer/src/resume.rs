@@ -10,10 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::checkpoints::last_complete;
+use crate::checkpoints::{complete_epochs, newest_loadable};
 use crate::cli::TrainArgs;
 use crate::config::ExperimentFile;
-use crate::error::Error;
+use crate::error::{Error, one_line};
 use crate::history::{History, read_steps_csv};
 use crate::runs::{RunDir, RunLock};
 
@@ -63,6 +63,9 @@ pub struct Resumption {
     pub step_losses: Vec<f64>,
     /// The epoch whose checkpoint training continues from; `None` starts over.
     pub checkpoint: Option<usize>,
+    /// What the run's files held that made it continue from an earlier
+    /// epoch than its newest checkpoint (or start over), one line each.
+    pub notes: Vec<String>,
 }
 
 /// The flags `--resume` refuses, with whether each was given.
@@ -94,11 +97,40 @@ pub fn prepare(args: &TrainArgs, experiment: &str, artifacts: &Path) -> Result<R
     })?;
     let lock = run.lock()?;
     let mut file = ExperimentFile::load(&run.config())?;
-    let checkpoint = last_complete(&run);
-    let recorded = match checkpoint {
-        Some(_) => History::load(&run.history()).ok(),
-        None => None,
+    let mut notes = Vec::new();
+    let recorded = match History::load(&run.history()) {
+        Ok(history) => Some(history),
+        Err(err) => {
+            if run.history().exists() {
+                notes.push(one_line(&err));
+            }
+            None
+        }
     };
+    let mut step_losses = std::fs::read_to_string(run.steps())
+        .map(|text| read_steps_csv(&text))
+        .unwrap_or_default();
+    // The checkpoint, the history and the steps of an epoch are written by
+    // different threads, so a kill can leave any of them ahead: training
+    // continues after the last epoch all three hold whole.
+    let recorded_epochs = recorded
+        .as_ref()
+        .map_or(0, |history| whole_epochs(history, step_losses.len()));
+    let (checkpoint, damaged) = newest_loadable(&run, recorded_epochs);
+    notes.extend(
+        damaged
+            .iter()
+            .map(|err| format!("{}; not used", one_line(err))),
+    );
+    if let Some(&newest) = complete_epochs(&run).first()
+        && newest > recorded_epochs
+    {
+        notes.push(format!(
+            "the checkpoint of epoch {newest} is ahead of the run's record ({} and {} hold {recorded_epochs} whole epoch(s)), so it is not used",
+            crate::runs::HISTORY_FILE,
+            crate::runs::STEPS_FILE,
+        ));
+    }
     // The backend the run trained on, not whatever `auto` means now.
     file.backend = args.backend.unwrap_or_else(|| {
         recorded
@@ -121,16 +153,15 @@ pub fn prepare(args: &TrainArgs, experiment: &str, artifacts: &Path) -> Result<R
         }
         .into());
     }
-    let history = recorded.map(|mut history| {
-        // Epochs after the checkpoint are trained again.
-        history.epochs.truncate(done);
-        history.run.epochs_planned = file.training.epochs;
-        history
-    });
+    let history = recorded
+        .filter(|_| checkpoint.is_some())
+        .map(|mut history| {
+            // Epochs after the checkpoint are trained again.
+            history.epochs.truncate(done);
+            history.run.epochs_planned = file.training.epochs;
+            history
+        });
     let steps_per_epoch = history.as_ref().map_or(0, |h| h.run.steps_per_epoch);
-    let mut step_losses = std::fs::read_to_string(run.steps())
-        .map(|text| read_steps_csv(&text))
-        .unwrap_or_default();
     step_losses.truncate(done * steps_per_epoch);
     Ok(Resumption {
         run,
@@ -139,7 +170,23 @@ pub fn prepare(args: &TrainArgs, experiment: &str, artifacts: &Path) -> Result<R
         history,
         step_losses,
         checkpoint,
+        notes,
     })
+}
+
+/// How many epochs, from the first, `history` records whole: each numbered
+/// in turn and with all its steps among the `steps` losses of `steps.csv`.
+fn whole_epochs(history: &History, steps: usize) -> usize {
+    let numbered = history
+        .epochs
+        .iter()
+        .zip(1..)
+        .take_while(|(record, number)| record.epoch == *number)
+        .count();
+    match history.run.steps_per_epoch {
+        0 => 0,
+        per_epoch => numbered.min(steps / per_epoch),
+    }
 }
 
 /// When a resumption started, as `history.json` records it.

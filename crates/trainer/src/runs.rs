@@ -81,6 +81,14 @@ pub enum RunError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Something other than a regular file stands where one is to be written.
+    #[error("{}: is a {kind}, not a regular file; burnist writes only regular files (remove it or choose another path)", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What stands there: a directory, a symbolic link, a FIFO, a device.
+        kind: &'static str,
+    },
     /// A record could not be serialised.
     #[error("{}: cannot encode", path.display())]
     Encode {
@@ -308,8 +316,16 @@ pub fn create_sweep_dir(artifacts: &Path, experiment: &str) -> Result<PathBuf, R
 /// Writes `contents` to a temporary file beside `path`, then renames it into
 /// place: a reader sees the old file or the new one, never half of one. The
 /// file gets the usual mode of a new file under the user's umask (0644 with
-/// the common umask 022), not the 0600 of a temporary file.
+/// the common umask 022), not the 0600 of a temporary file. Only a regular
+/// file or nothing may stand at `path`: the rename would replace a device,
+/// a FIFO or a symbolic link (not what it points to) with the new file.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), RunError> {
+    if let Some(kind) = not_a_regular_file(path) {
+        return Err(RunError::NotAFile {
+            path: path.to_owned(),
+            kind,
+        });
+    }
     let write_error = |source| RunError::Write {
         path: path.to_owned(),
         source,
@@ -331,6 +347,40 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), RunError> {
     Ok(())
 }
 
+/// What stands at `path` if it is neither absent nor a regular file. A
+/// symbolic link is refused rather than written through: inside a run
+/// directory one can only have been planted, and a link followed as root
+/// could overwrite any file.
+fn not_a_regular_file(path: &Path) -> Option<&'static str> {
+    let file_type = std::fs::symlink_metadata(path).ok()?.file_type();
+    if file_type.is_file() {
+        return None;
+    }
+    if file_type.is_dir() {
+        return Some("directory");
+    }
+    if file_type.is_symlink() {
+        return Some("symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("FIFO");
+        }
+        if file_type.is_char_device() {
+            return Some("character device");
+        }
+        if file_type.is_block_device() {
+            return Some("block device");
+        }
+        if file_type.is_socket() {
+            return Some("socket");
+        }
+    }
+    Some("special file")
+}
+
 /// [`write_atomic`] of a value as pretty JSON.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), RunError> {
     let mut json = serde_json::to_vec_pretty(value).map_err(|source| RunError::Encode {
@@ -344,6 +394,38 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), RunE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_regular_file_or_nothing_is_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("picture.png");
+        write_atomic(&file, b"first").unwrap();
+        write_atomic(&file, b"second").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"second");
+
+        let dir = root.path().join("a-dir");
+        std::fs::create_dir(&dir).unwrap();
+        let err = write_atomic(&dir, b"x").unwrap_err().to_string();
+        assert!(err.ends_with("is a directory, not a regular file; burnist writes only regular files (remove it or choose another path)"), "{err}");
+        #[cfg(unix)]
+        {
+            let link = root.path().join("link.png");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            let err = write_atomic(&link, b"x").unwrap_err().to_string();
+            assert!(err.contains("is a symbolic link"), "{err}");
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(
+                std::fs::read(&file).unwrap(),
+                b"second",
+                "the target is untouched"
+            );
+        }
+    }
 
     #[test]
     fn runs_are_numbered_and_the_latest_finished_one_is_opened() {

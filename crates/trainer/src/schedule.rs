@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Schedule {
-    /// The learning rate throughout (the default).
-    Constant,
+    /// The learning rate throughout (the default). A struct variant, not a
+    /// unit one: serde's `deny_unknown_fields` ignores the keys beside the
+    /// tag of a unit variant, and `{type="constant",bogus=1}` must be refused.
+    Constant {},
     /// Half a cosine from the learning rate down to `alpha` times it over
     /// the whole training (Keras's `CosineDecay`).
     Cosine {
@@ -52,7 +54,7 @@ impl Schedule {
     /// The `type` as written in configs.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Constant => "constant",
+            Self::Constant {} => "constant",
             Self::Cosine { .. } => "cosine",
             Self::Step { .. } => "step",
             Self::Exponential { .. } => "exponential",
@@ -78,7 +80,7 @@ impl Schedule {
                 Err((key, value, "must be in [0, 1]"))
             }
         };
-        if *self != Self::Constant && learning_rate > 1.0 {
+        if !matches!(self, Self::Constant {}) && learning_rate > 1.0 {
             return Err((
                 "optimizer.learning_rate",
                 learning_rate,
@@ -86,7 +88,7 @@ impl Schedule {
             ));
         }
         match *self {
-            Self::Constant => Ok(()),
+            Self::Constant {} => Ok(()),
             Self::Cosine { alpha } => unit("optimizer.schedule.alpha", alpha, false),
             Self::Step { step_epochs, gamma } => {
                 if step_epochs == 0 {
@@ -118,7 +120,7 @@ impl Schedule {
     ) -> Result<ModuleLrScheduler, String> {
         let steps = steps_per_epoch * epochs;
         match *self {
-            Self::Constant => Ok(learning_rate.into()),
+            Self::Constant {} => Ok(learning_rate.into()),
             Self::Cosine { alpha } => CosineAnnealingLrSchedulerConfig::new(learning_rate, steps)
                 .with_min_lr(alpha * learning_rate)
                 .init(),
@@ -156,7 +158,7 @@ mod tests {
     /// Each schedule against its formula, on 3 epochs of 10 steps from 0.1.
     #[test]
     fn each_schedule_follows_its_formula() {
-        assert!(rates(Schedule::Constant, 30).iter().all(|&lr| lr == 0.1));
+        assert!(rates(Schedule::Constant {}, 30).iter().all(|&lr| lr == 0.1));
 
         let step = rates(
             Schedule::Step {
@@ -222,7 +224,7 @@ mod tests {
             key(Schedule::Cosine { alpha: 0.0 }, 2.0),
             "optimizer.learning_rate"
         );
-        assert!(Schedule::Constant.check(2.0).is_ok());
+        assert!(Schedule::Constant {}.check(2.0).is_ok());
         assert!(Schedule::Cosine { alpha: 0.0 }.check(0.5).is_ok());
     }
 

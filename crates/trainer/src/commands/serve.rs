@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use crate::cli::ServeArgs;
 use crate::error::Error;
-use crate::serve::{Catalog, router};
+use crate::serve::{Catalog, router, serve};
 
 /// Serves the runs under `args.artifacts` on `args.host`:`args.port`.
 pub fn run(args: &ServeArgs) -> Result<(), Error> {
@@ -35,11 +35,10 @@ pub fn run(args: &ServeArgs) -> Result<(), Error> {
         );
         // Tests and scripts read the address from this line.
         let _ = std::io::stdout().flush();
-        axum::serve(listener, router(Catalog::new(&args.artifacts)))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(serve_error)
+        serve(listener, router(Catalog::new(&args.artifacts)), async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        Ok(())
     })
 }

@@ -13,6 +13,19 @@ use crate::sweep::{PICTURE_FILE, Point, grid, train_command, write_summary};
 /// Trains (or, with `--dry-run`, prints) every point of the grid.
 pub fn run(args: &SweepArgs) -> Result<(), Error> {
     let base = ExperimentFile::load_or_default(args.config.as_deref())?;
+    // Two axes of one key would train every point several times over.
+    let repeated = args.set.iter().enumerate().find_map(|(index, axis)| {
+        args.set[..index]
+            .iter()
+            .any(|seen| seen.key == axis.key)
+            .then_some(axis)
+    });
+    if let Some(axis) = repeated {
+        return Err(Error::Usage(format!(
+            "--set {} is given twice: give all its values in one --set {}=V1,V2,...",
+            axis.key, axis.key
+        )));
+    }
     let points = grid(&args.set);
     // Every point is checked before the first trains: a typo in the last
     // value fails now, not hours in.

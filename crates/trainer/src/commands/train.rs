@@ -35,7 +35,13 @@ pub fn run(args: &TrainArgs) -> Result<RunDir, Error> {
     // The run directory only once everything it needs is there.
     let run = RunDir::create(artifacts, &prepared.experiment.file.name)?;
     let _lock = run.lock()?;
-    write_json(&run.config(), &prepared.experiment.file)?;
+    // A relative data directory is recorded absolute: `--resume`, `eval`
+    // and `predict` find the data from wherever they are run.
+    let mut recorded = prepared.experiment.file.clone();
+    if let Some(dir) = &mut recorded.data.dir {
+        *dir = std::path::absolute(&*dir).unwrap_or_else(|_| dir.clone());
+    }
+    write_json(&run.config(), &recorded)?;
     let start = Start {
         history: prepared.fresh_history(),
         step_losses: Vec::new(),
@@ -54,6 +60,7 @@ fn resume(resumption: Resumption) -> Result<RunDir, Error> {
         history,
         step_losses,
         checkpoint,
+        notes,
     } = resumption;
     let prepared = Prepared::new(file.validate()?)?;
     let done = checkpoint.unwrap_or(0);
@@ -65,6 +72,9 @@ fn resume(resumption: Resumption) -> Result<RunDir, Error> {
         device: prepared.backend.device_name().into(),
         started: resume::now(),
     });
+    for note in notes {
+        println!("note: {note}");
+    }
     println!("resuming {} after epoch {done}", run.path().display());
     let start = Start {
         history,

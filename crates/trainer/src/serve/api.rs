@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::catalog::{Catalog, RunDetails, RunSummary};
 use http_body_util::BodyExt;
 
-use super::error::{ApiError, BODY_LIMIT};
+use super::error::{ApiError, BODY_LIMIT, BODY_TIMEOUT};
 use super::predictor::Predictors;
 use crate::inference::argmax;
 
@@ -72,17 +72,28 @@ async fn runs(State(state): Shared) -> Result<Json<Vec<RunSummary>>, ApiError> {
     Ok(Json(state.catalog.runs()?))
 }
 
+/// A path whose segments are not UTF-8 (or otherwise unreadable) names
+/// nothing: the JSON 404 of any unknown path, not axum's text answer.
+fn segments<T>(path: Result<Path<T>, PathRejection>, uri: &Uri) -> Result<T, ApiError> {
+    path.map(|Path(segments)| segments)
+        .map_err(|_| ApiError::NotFound(uri.path().to_owned()))
+}
+
 async fn run_details(
     State(state): Shared,
-    Path((experiment, run)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    uri: Uri,
 ) -> Result<Json<RunDetails>, ApiError> {
+    let (experiment, run) = segments(path, &uri)?;
     Ok(Json(state.catalog.details(&format!("{experiment}/{run}"))?))
 }
 
 async fn picture(
     State(state): Shared,
-    Path((experiment, run, name)): Path<(String, String, String)>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
+    let (experiment, run, name) = segments(path, &uri)?;
     let bytes = state
         .catalog
         .picture(&format!("{experiment}/{run}"), &name)?;
@@ -132,7 +143,24 @@ async fn predict(
 ) -> Result<Json<Prediction>, ApiError> {
     let Query(query) =
         query.map_err(|_| ApiError::BadQuery(uri.query().unwrap_or_default().to_owned()))?;
-    let body = read_body(body).await?;
+    // A declared oversize body is refused before any of it is read when
+    // its client waits to be told to send it (`Expect: 100-continue`) or
+    // when it is too large to drain; a smaller one is drained first, so that
+    // a client still sending it reads the 413 instead of a broken pipe.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    let waits = headers
+        .get(header::EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if declared
+        .is_some_and(|length| length > BODY_LIMIT as u64 && (waits || length > DRAIN_LIMIT as u64))
+    {
+        return Err(ApiError::TooLarge);
+    }
+    let body = tokio::time::timeout(BODY_TIMEOUT, read_body(body))
+        .await
+        .map_err(|_| ApiError::SlowBody)??;
     let id = match query.run {
         Some(id) => id,
         None => state
@@ -140,11 +168,16 @@ async fn predict(
             .latest_finished()?
             .ok_or(ApiError::NoFinishedRun)?,
     };
-    let run = state.catalog.resolve(&id)?;
+    let run = state.catalog.finished(&id)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
+        .is_some_and(|value| {
+            // Media types are case-insensitive (`APPLICATION/JSON`).
+            value
+                .get(..16)
+                .is_some_and(|kind| kind.eq_ignore_ascii_case("application/json"))
+        });
     let pixels = if is_json {
         pixels_from_json(&body)?
     } else {

@@ -1,5 +1,9 @@
 //! The runs of an artifacts directory as the server shows them: ids that
 //! cannot leave the directory, summaries, details and pictures, all read-only.
+//! Nothing is read through a symbolic link: a run directory that links out
+//! is not listed, and a run's file that is a link (to anywhere) counts as
+//! absent, so a planted link cannot make the server read or load a file
+//! from outside.
 
 use std::path::{Path, PathBuf};
 
@@ -79,9 +83,12 @@ impl Catalog {
 
     /// Every run, newest first.
     pub fn runs(&self) -> Result<Vec<RunSummary>, ApiError> {
-        let runs = RunDir::all(&self.root).map_err(|err| ApiError::Internal(err.to_string()))?;
+        // The error names the directory by its absolute path: not for clients.
+        let runs = RunDir::all(&self.root)
+            .map_err(|_| ApiError::Internal("cannot list the artifacts directory".into()))?;
         let mut summaries: Vec<RunSummary> = runs
             .iter()
+            .filter(|run| self.inside(run.path()))
             .filter_map(|run| {
                 let id = self.id_of(run.path())?;
                 Some(summary(id, run, load_history(run).as_ref()))
@@ -109,24 +116,35 @@ impl Catalog {
             return Err(bad());
         }
         let path = self.root.join(experiment).join(run);
-        let real = path
-            .canonicalize()
-            .map_err(|_| ApiError::NoRun(id.to_owned()))?;
-        if !real.starts_with(&self.root) || !real.is_dir() {
+        if !self.inside(&path) || !path.is_dir() {
             return Err(ApiError::NoRun(id.to_owned()));
         }
-        Ok(RunDir::at(real))
+        Ok(RunDir::at(path))
+    }
+
+    /// The finished run `id` names, whose weights a prediction may load.
+    pub fn finished(&self, id: &str) -> Result<RunDir, ApiError> {
+        let run = self.resolve(id)?;
+        if status(&run) != Status::Finished {
+            return Err(ApiError::Unfinished(id.to_owned()));
+        }
+        Ok(run)
+    }
+
+    /// Whether `path`, links resolved, lies inside the artifacts directory.
+    fn inside(&self, path: &Path) -> bool {
+        path.canonicalize()
+            .is_ok_and(|real| real.starts_with(&self.root))
     }
 
     /// The page of run `id`.
     pub fn details(&self, id: &str) -> Result<RunDetails, ApiError> {
         let run = self.resolve(id)?;
         let history = load_history(&run);
-        let config = std::fs::read_to_string(run.config())
-            .ok()
+        let config = read_regular(&run.config())
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or(serde_json::Value::Null);
-        let step_losses = std::fs::read_to_string(run.steps())
+        let step_losses = read_regular(&run.steps())
             .map(|text| read_steps_csv(&text))
             .unwrap_or_default();
         Ok(RunDetails {
@@ -136,7 +154,7 @@ impl Catalog {
             step_losses,
             pictures: PICTURES
                 .into_iter()
-                .filter(|name| run.file(name).is_file())
+                .filter(|name| is_regular(&run.file(name)))
                 .collect(),
         })
     }
@@ -148,13 +166,10 @@ impl Catalog {
             return Err(ApiError::NoPicture(name.to_owned()));
         }
         let path = run.file(name);
-        let real = path
-            .canonicalize()
-            .map_err(|_| ApiError::NoPicture(name.to_owned()))?;
-        if !real.starts_with(&self.root) {
+        if !is_regular(&path) {
             return Err(ApiError::NoPicture(name.to_owned()));
         }
-        std::fs::read(real).map_err(|_| ApiError::NoPicture(name.to_owned()))
+        std::fs::read(path).map_err(|_| ApiError::NoPicture(name.to_owned()))
     }
 
     /// `experiment/run-NNN` of a run directory under the root.
@@ -183,18 +198,35 @@ fn is_plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn load_history(run: &RunDir) -> Option<History> {
-    History::load(&run.history()).ok()
+/// Whether `path` is itself a regular file, not a link to one.
+fn is_regular(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_file())
 }
 
-fn summary(id: String, run: &RunDir, history: Option<&History>) -> RunSummary {
-    let status = if run.finished() {
+/// The text of `path` if it is itself a regular file.
+fn read_regular(path: &Path) -> Option<String> {
+    is_regular(path)
+        .then(|| std::fs::read_to_string(path).ok())
+        .flatten()
+}
+
+fn load_history(run: &RunDir) -> Option<History> {
+    serde_json::from_str(&read_regular(&run.history())?).ok()
+}
+
+/// Finished only with its config and weights there as regular files.
+fn status(run: &RunDir) -> Status {
+    if is_regular(&run.config()) && is_regular(&run.weights()) {
         Status::Finished
     } else if run.in_use() {
         Status::Training
     } else {
         Status::Unfinished
-    };
+    }
+}
+
+fn summary(id: String, run: &RunDir, history: Option<&History>) -> RunSummary {
+    let status = status(run);
     let experiment = id.split('/').next().unwrap_or_default().to_owned();
     RunSummary {
         id,
@@ -260,6 +292,46 @@ mod tests {
         assert!(matches!(
             catalog.resolve("notebook/run-009"),
             Err(ApiError::NoRun(_))
+        ));
+        assert_eq!(
+            catalog.runs().unwrap().len(),
+            1,
+            "the link out is not listed"
+        );
+    }
+
+    /// Bug: a run's `config.json`, `history.json`, `steps.csv` or
+    /// `model.bpk` linking to a file outside was read and served (the
+    /// outside JSON as the run's config; predictions from outside weights).
+    #[cfg(unix)]
+    #[test]
+    fn a_run_file_that_is_a_symlink_is_not_read() {
+        let (root, catalog) = catalog_with_run();
+        let outside = tempfile::tempdir().unwrap();
+        let run = root.path().join("notebook/run-001");
+        for name in [
+            "config.json",
+            "model.bpk",
+            "history.json",
+            "steps.csv",
+            "curves.png",
+        ] {
+            let target = outside.path().join(name);
+            std::fs::write(&target, "{\"secret\": 1}").unwrap();
+            std::os::unix::fs::symlink(&target, run.join(name)).unwrap();
+        }
+        let details = catalog.details("notebook/run-001").unwrap();
+        assert_eq!(details.config, serde_json::Value::Null);
+        assert_eq!(details.summary.status, Status::Unfinished);
+        assert!(details.pictures.is_empty());
+        assert!(details.step_losses.is_empty());
+        assert!(matches!(
+            catalog.finished("notebook/run-001"),
+            Err(ApiError::Unfinished(_))
+        ));
+        assert!(matches!(
+            catalog.picture("notebook/run-001", "curves.png"),
+            Err(ApiError::NoPicture(_))
         ));
     }
 

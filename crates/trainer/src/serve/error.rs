@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 
 /// The largest request body accepted (a phone photo of a digit fits).
 pub const BODY_LIMIT: usize = 2 << 20;
+/// How long a request body may take to arrive: 2 MB at 200 KB/s.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A request the server cannot serve; each variant maps to one status.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,9 @@ pub enum ApiError {
     /// A body over [`BODY_LIMIT`].
     #[error("request body over the limit of {BODY_LIMIT} bytes")]
     TooLarge,
+    /// A body that did not arrive within [`BODY_TIMEOUT`].
+    #[error("the request body did not arrive within {} s", BODY_TIMEOUT.as_secs())]
+    SlowBody,
     /// A body that could not be read.
     #[error("cannot read the request body: {0}")]
     Body(String),
@@ -77,6 +82,7 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unfinished(_) | Self::NoFinishedRun => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::SlowBody => StatusCode::REQUEST_TIMEOUT,
             Self::Model { .. } | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

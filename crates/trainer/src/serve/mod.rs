@@ -7,6 +7,7 @@
 //! | [`catalog`] | run ids, summaries and details, read-only |
 //! | [`predictor`] | networks loaded once per run, fed in batches |
 //! | [`error`] | a failed request as a status and one JSON line |
+//! | [`server`] | connections, with their timeouts and limits |
 //!
 //! The page (`page.html`) polls the API: the server never writes into runs.
 
@@ -14,7 +15,9 @@ pub mod api;
 pub mod catalog;
 pub mod error;
 pub mod predictor;
+pub mod server;
 
 pub use api::router;
 pub use catalog::Catalog;
 pub use error::ApiError;
+pub use server::serve;

@@ -31,23 +31,21 @@ pub struct Predictors {
 }
 
 impl Predictors {
-    /// The class probabilities of `pixels` by run `id`'s network, loading
-    /// it on first use.
+    /// The class probabilities of `pixels` by the network of `run` (id
+    /// `id`, finished as [`super::catalog::Catalog::finished`] checks),
+    /// loading it on first use.
     pub async fn predict(
         &self,
         id: &str,
         run: RunDir,
         pixels: [u8; IMAGE_PIXELS],
     ) -> Result<Probabilities, ApiError> {
-        if !run.finished() {
-            return Err(ApiError::Unfinished(id.to_owned()));
-        }
         let model_error = |reason: String| ApiError::Model {
             id: id.to_owned(),
             reason,
         };
         // Loading reads and unpacks the weights: off the async workers.
-        let queue = tokio::task::block_in_place(|| self.queue(run)).map_err(model_error)?;
+        let queue = tokio::task::block_in_place(|| self.queue(id, run)).map_err(model_error)?;
         let (reply, answer) = oneshot::channel();
         queue
             .send(Job { pixels, reply })
@@ -59,7 +57,7 @@ impl Predictors {
     }
 
     /// The job queue of `run`'s network, started on first use.
-    fn queue(&self, run: RunDir) -> Result<mpsc::Sender<Job>, String> {
+    fn queue(&self, id: &str, run: RunDir) -> Result<mpsc::Sender<Job>, String> {
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(queue) = loaded.get(run.path()) {
             return Ok(queue.clone());
@@ -70,7 +68,10 @@ impl Predictors {
             device: None,
             data: Default::default(),
         };
-        let network = LoadedRun::open(&args).map_err(|err| crate::error::one_line(&err))?;
+        // Its files are named by the run id, not by where the server keeps them.
+        let network = LoadedRun::open(&args).map_err(|err| {
+            crate::error::one_line(&err).replace(&run.path().display().to_string(), id)
+        })?;
         let (queue, jobs) = mpsc::channel();
         std::thread::Builder::new()
             .name("predict".into())
