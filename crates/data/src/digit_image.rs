@@ -33,8 +33,10 @@ const MAX_FILE_BYTES: u64 = 64 << 20;
 /// hundreds of MB): a 16-megapixel RGBA8 picture, exactly.
 const MAX_DECODE_BYTES: u64 = 64 << 20;
 /// The longest side the MNIST recipe works on: a larger picture is shrunk
-/// to it first, so that the recipe's copies of it stay small. Far more
-/// than the 20 pixels the digit ends up in.
+/// to it first (by area averaging, which needs no buffer but its output:
+/// a filtered resize holds a float copy of the picture), so that the
+/// recipe's copies of it stay small. Far more than the 20 pixels the digit
+/// ends up in.
 const WORKING_SIDE: u32 = 1024;
 
 /// Reads an image file (PNG or JPEG; any size, colour or grey) and turns it
@@ -82,6 +84,7 @@ pub fn digit_from_image_bytes(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], String
         Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg)) => format,
         _ => return Err("not a PNG or JPEG image".into()),
     };
+    let bytes = &without_colour_profile(bytes);
     let reader = || {
         let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
         let mut limits = Limits::default();
@@ -103,9 +106,35 @@ pub fn digit_from_image_bytes(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], String
         return Err("the image has no pixels (0x0)".into());
     }
     if image.width().max(image.height()) > WORKING_SIDE {
-        image = image.resize(WORKING_SIDE, WORKING_SIDE, FilterType::Triangle);
+        image = image.thumbnail(WORKING_SIDE, WORKING_SIDE);
     }
     digit_from_picture(&image.to_rgb8())
+}
+
+/// A PNG's bytes without its `iCCP` chunks (other formats, and PNGs whose
+/// chunks do not add up, unchanged). The recipe reads raw values, never the
+/// colour profile, and a profile is compressed: 59 KB of one inflate to
+/// 60 MB, which the decoder holds (twice, as it grows) while it reads the
+/// header.
+fn without_colour_profile(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let Some(mut rest) = bytes.strip_prefix(SIGNATURE) else {
+        return bytes.into();
+    };
+    let mut kept = SIGNATURE.to_vec();
+    // Each chunk: length (4 bytes, big-endian), type (4), data, CRC (4).
+    while rest.len() >= 12 {
+        let length = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let Some(chunk) = length.checked_add(12).and_then(|whole| rest.get(..whole)) else {
+            return bytes.into();
+        };
+        if &chunk[4..8] != b"iCCP" {
+            kept.extend_from_slice(chunk);
+        }
+        rest = &rest[chunk.len()..];
+    }
+    kept.extend_from_slice(rest);
+    kept.into()
 }
 
 /// The MNIST recipe on a picture; the error says why it cannot apply.
@@ -292,6 +321,46 @@ fn centre_by_mass(small: &GrayImage) -> [u8; IMAGE_PIXELS] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `png` with a chunk of `kind` holding `data` after its IHDR.
+    fn with_chunk(png: &[u8], kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let after_header = 8 + 12 + 13;
+        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+        chunk.extend_from_slice(kind);
+        chunk.extend_from_slice(data);
+        let mut crc = flate2::Crc::new();
+        crc.update(&chunk[4..]);
+        chunk.extend_from_slice(&crc.sum().to_be_bytes());
+        [&png[..after_header], &chunk, &png[after_header..]].concat()
+    }
+
+    /// Bug: a 28x28 PNG whose ICC profile inflates to hundreds of MB made
+    /// the decoder hold them. The profile is dropped before decoding.
+    #[test]
+    fn a_colour_profile_is_dropped_unread() {
+        let mut png = Vec::new();
+        picture(56, 56, 255, 0, (20, 10, 30, 45))
+            .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let profile = {
+            use std::io::Write;
+            let mut encoder = flate2::write::ZlibEncoder::new(
+                b"bomb\x00\x00".to_vec(),
+                flate2::Compression::best(),
+            );
+            encoder.write_all(&vec![0; 64 << 20]).unwrap();
+            encoder.finish().unwrap()
+        };
+        let bomb = with_chunk(&png, b"iCCP", &profile);
+        assert_eq!(without_colour_profile(&bomb).as_ref(), png.as_slice());
+        assert_eq!(
+            digit_from_image_bytes(&bomb).unwrap(),
+            digit_from_image_bytes(&png).unwrap()
+        );
+        let text = with_chunk(&png, b"tEXt", b"Comment\x00kept");
+        assert_eq!(without_colour_profile(&text).as_ref(), text.as_slice());
+        assert_eq!(without_colour_profile(b"GIF89a").as_ref(), b"GIF89a");
+    }
 
     fn picture(
         width: u32,

@@ -12,10 +12,12 @@ pub fn run(args: &ServeArgs) -> Result<(), Error> {
     let address = SocketAddr::new(args.host, args.port);
     let serve_error = |source| Error::Serve { address, source };
     // Decoding pictures is CPU work: more blocking threads than cores only
-    // adds memory (each thread's allocator heap), not speed.
+    // adds memory (each thread's allocator heap), not speed, and one core is
+    // left to the connections, so that a flood of uploads does not starve
+    // `/health` or the accept loop.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads(cores)
+        .max_blocking_threads(cores.saturating_sub(1).max(1))
         .enable_all()
         .build()
         .map_err(serve_error)?;
