@@ -129,6 +129,10 @@ fn fixture(name: &str) -> (&'static str, Vec<u8>) {
         "seven.png" => ("image/png", seven_png()),
         "broken.json" => ("application/json", b"{".to_vec()),
         "short.json" => ("application/json", br#"{"pixels": [1, 2, 3]}"#.to_vec()),
+        "black.json" => (
+            "application/json",
+            json!({ "pixels": vec![0; 784] }).to_string().into(),
+        ),
         "shouted.json" => ("APPLICATION/JSON", br#"{"pixels": [1, 2, 3]}"#.to_vec()),
         "bright.json" => (
             "application/json",

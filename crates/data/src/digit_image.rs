@@ -513,3 +513,56 @@ mod tests {
         assert!(err.contains("no ink"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A small valid PNG and JPEG of a digit-like bar.
+    fn pictures() -> [Vec<u8>; 2] {
+        let picture = RgbImage::from_fn(40, 40, |x, _| {
+            Rgb(if (15..25).contains(&x) {
+                [0; 3]
+            } else {
+                [255; 3]
+            })
+        });
+        [ImageFormat::Png, ImageFormat::Jpeg].map(|format| {
+            let mut bytes = Vec::new();
+            picture
+                .write_to(&mut std::io::Cursor::new(&mut bytes), format)
+                .unwrap();
+            bytes
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the bytes, the decoder answers with a digit or a reason.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = digit_from_image_bytes(&bytes);
+        }
+
+        /// Valid pictures with bytes overwritten or cut anywhere (headers,
+        /// chunk lengths, compressed data) are read or refused, never a panic.
+        #[test]
+        fn damaged_pictures_never_panic(
+            jpeg in any::<bool>(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = pictures()[usize::from(jpeg)].clone();
+            for (at, value) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+            let _ = digit_from_image_bytes(&bytes);
+            bytes.truncate(cut.index(bytes.len()) + 1);
+            let _ = digit_from_image_bytes(&bytes);
+        }
+    }
+}

@@ -674,6 +674,84 @@ mod tests {
             .and_then(|file| file.validate().map_err(|err| err.to_string()))
     }
 
+    /// Every key the default experiment writes, dotted as `--set` takes it
+    /// (`training.epochs`, `model.layers[0].filters`).
+    fn keys() -> Vec<String> {
+        fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+            for (key, value) in table {
+                let dotted = match prefix {
+                    "" => key.clone(),
+                    _ => format!("{prefix}.{key}"),
+                };
+                match value {
+                    toml::Value::Table(table) => walk(&dotted, table, out),
+                    toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
+                        out.push(dotted.clone());
+                        for (index, item) in items.iter().enumerate() {
+                            if let Some(table) = item.as_table() {
+                                walk(&format!("{dotted}[{index}]"), table, out);
+                            }
+                        }
+                    }
+                    _ => out.push(dotted),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            "",
+            &toml::Table::try_from(ExperimentFile::default()).unwrap(),
+            &mut out,
+        );
+        out
+    }
+
+    /// Values of every TOML type, edge cases among them.
+    fn value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<i64>().prop_map(|v| v.to_string()),
+            any::<u64>().prop_map(|v| v.to_string()),
+            any::<f64>().prop_map(|v| format!("{v:e}")),
+            prop::sample::select(vec![
+                "nan", "inf", "-inf", "0", "-1", "1e308", "[]", "{}", "true"
+            ])
+            .prop_map(str::to_owned),
+            "[a-z_]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            prop::sample::select(vec!["step", "cosine", "constant", "linear", "exponential"])
+                .prop_map(|kind| format!("{{type=\"{kind}\"}}")),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any text is an experiment or a typed error, never a panic.
+        #[test]
+        fn any_text_is_an_experiment_or_an_error(text in "\\PC{0,300}") {
+            let _ = parse(&text);
+        }
+
+        /// Any value at any key, through `--set` and through a file, is
+        /// checked or refused, never a panic (overflow, huge allocation).
+        #[test]
+        fn any_value_of_any_key_is_checked_or_refused(
+            picks in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), value()), 1..5)
+        ) {
+            let keys = keys();
+            let assignments: Vec<Assignment> = picks
+                .into_iter()
+                .map(|(index, value)| Assignment {
+                    key: keys[index.index(keys.len())].clone(),
+                    value,
+                })
+                .collect();
+            if let Ok(file) = ExperimentFile::default().set(&assignments) {
+                let _ = file.validate();
+            }
+        }
+    }
+
     #[test]
     fn a_long_value_is_shortened_in_its_error() {
         let name = "n".repeat(50 << 20);

@@ -243,6 +243,12 @@ fn pixels_from_json(body: &[u8]) -> Result<[u8; IMAGE_PIXELS], ApiError> {
         }
         *out = value.round() as u8;
     }
+    // As for an uploaded picture: no ink, no digit to read.
+    if grey.iter().all(|&value| value == 0) {
+        return Err(ApiError::BadJson(
+            "every value of `pixels` is 0: the picture is blank".into(),
+        ));
+    }
     Ok(grey)
 }
 
