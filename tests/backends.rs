@@ -200,4 +200,10 @@ fn the_backend_variable_picks_the_backend_and_the_flag_wins() {
         assert_eq!(&train(backend, None), backend);
     }
     assert_eq!(&train(&compiled[0], Some(last)), last);
+    // Bug: an empty variable was an empty `--backend` and failed every
+    // command. It counts as unset: auto, then the flag.
+    assert_eq!(train("", None), train("auto", None));
+    assert_eq!(&train("", Some(last)), last);
+    let info = trainer_with_env(dir.path(), &["info"], &[("BURNIST_BACKEND", "")]);
+    info.ok();
 }

@@ -140,6 +140,36 @@ fn the_notebook_trains_then_reads_digit_pictures() {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(lines.len(), 10);
+    // Bug: one bad file aborted the whole batch. It is named, the others
+    // are still classified, and the command fails at the end.
+    std::fs::write(pictures.join("digit-bad.png"), b"not a picture").unwrap();
+    let batch = trainer(
+        dir.path(),
+        &[
+            "predict",
+            "--run",
+            "artifacts/notebook",
+            "--image",
+            "pictures",
+        ],
+    );
+    assert_eq!(batch.code, Some(1), "{}", batch.stderr);
+    assert_eq!(batch.stdout.lines().count(), 10, "{}", batch.stdout);
+    assert!(
+        batch
+            .stderr
+            .contains("skipped: pictures/digit-bad.png: not a PNG or JPEG image"),
+        "{}",
+        batch.stderr
+    );
+    assert!(
+        batch
+            .stderr
+            .contains("error: 1 of the 11 pictures could not be read"),
+        "{}",
+        batch.stderr
+    );
+    std::fs::remove_file(pictures.join("digit-bad.png")).unwrap();
     let correct = lines
         .iter()
         .filter(|line| {

@@ -38,11 +38,34 @@ impl Cli {
         self.command.unwrap_or(Command::Train(self.train))
     }
 
-    /// Parses the process's arguments against [`command`].
+    /// Parses the process's arguments against [`command`]. An empty
+    /// [`BACKEND_ENV`] counts as unset, as an empty variable does for most
+    /// tools (clap would read it as an empty `--backend` and refuse every
+    /// command).
     pub fn try_parse_env() -> Result<Self, clap::Error> {
-        Self::from_arg_matches(&command().try_get_matches()?)
+        let mut command = command();
+        if std::env::var_os(BACKEND_ENV).is_some_and(|value| value.is_empty()) {
+            command = without_backend_env(command);
+        }
+        Self::from_arg_matches(&command.try_get_matches()?)
     }
 }
+
+/// `command` and its subcommands with `--backend` not read from [`BACKEND_ENV`].
+fn without_backend_env(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            if arg.get_env().is_some_and(|name| name == BACKEND_ENV) {
+                arg.env(None::<&str>)
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(without_backend_env)
+}
+
+/// The environment variable that stands for `--backend` (train, predict, eval).
+pub const BACKEND_ENV: &str = "BURNIST_BACKEND";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -165,7 +188,7 @@ pub struct TrainArgs {
     #[arg(short, long)]
     pub seed: Option<u64>,
     /// Backend: auto takes the first of cuda, wgpu, tch, flex, ndarray whose device opens
-    #[arg(short, long, value_enum, env = "BURNIST_BACKEND")]
+    #[arg(short, long, value_enum, env = BACKEND_ENV)]
     pub backend: Option<BackendChoice>,
     /// Device: auto, cpu, gpu:N (wgpu) or cuda:N (tch, cuda)
     #[arg(long)]
@@ -265,7 +288,7 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "DIR")]
     pub run: PathBuf,
     /// Backend to run on [default: the one in the run's config]
-    #[arg(short, long, value_enum, env = "BURNIST_BACKEND")]
+    #[arg(short, long, value_enum, env = BACKEND_ENV)]
     pub backend: Option<BackendChoice>,
     /// Device to run on: auto, cpu, gpu:N or cuda:N [default: the run's config].
     #[arg(long)]

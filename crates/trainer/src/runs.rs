@@ -47,6 +47,12 @@ pub enum RunError {
         /// The path given.
         path: PathBuf,
     },
+    /// No artifacts directory where runs were to be listed.
+    #[error("{}: no such artifacts directory (`trainer train` makes it)", path.display())]
+    NoArtifacts {
+        /// The directory given.
+        path: PathBuf,
+    },
     /// The run never wrote its final weights.
     #[error("{}: this run has no {WEIGHTS_FILE}; it did not finish", path.display())]
     Unfinished {

@@ -72,20 +72,28 @@ fn predict_test_split(loaded: &LoadedRun, args: &PredictArgs) -> Result<()> {
     Ok(())
 }
 
-/// Each image, made MNIST-like, then classified.
+/// Each image, made MNIST-like, then classified. A picture that cannot be
+/// read does not stop the others: it is named on stderr, the rest are
+/// classified, and the command fails at the end with the count (a single
+/// picture fails with its own line, as any bad input).
 fn predict_images(loaded: &LoadedRun, paths: &[PathBuf], json: bool) -> Result<()> {
     let files = expand_directories(paths)?;
-    let items = files
-        .iter()
-        .map(|path| {
-            Ok(MnistItem {
-                pixels: digit_from_image_file(path)?,
-                label: 0,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let rows = loaded.predict(&MnistDataset::from_items(&items))?;
-    for (path, row) in files.iter().zip(&rows) {
+    let mut read = Vec::new();
+    let mut unreadable = Vec::new();
+    for path in &files {
+        match digit_from_image_file(path) {
+            Ok(pixels) => read.push((path, MnistItem { pixels, label: 0 })),
+            Err(err) if files.len() == 1 => return Err(err.into()),
+            Err(err) => unreadable.push(err),
+        }
+    }
+    let items: Vec<MnistItem> = read.iter().map(|(_, item)| item.clone()).collect();
+    let rows = if items.is_empty() {
+        Vec::new()
+    } else {
+        loaded.predict(&MnistDataset::from_items(&items))?
+    };
+    for ((path, _), row) in read.iter().zip(&rows) {
         let digit = argmax(row);
         if json {
             let line = serde_json::json!({
@@ -97,6 +105,16 @@ fn predict_images(loaded: &LoadedRun, paths: &[PathBuf], json: bool) -> Result<(
         } else {
             println!("{}: {digit}  {}", path.display(), probability_row(row));
         }
+    }
+    for err in &unreadable {
+        eprintln!("skipped: {}", crate::error::one_line(err));
+    }
+    if !unreadable.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} of the {} pictures could not be read (each named above); the others are classified",
+            unreadable.len(),
+            files.len()
+        )));
     }
     Ok(())
 }

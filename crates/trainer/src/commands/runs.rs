@@ -7,6 +7,13 @@ use crate::runs::RunDir;
 
 /// Lists every run under the artifacts directory.
 pub fn run(args: &RunsArgs) -> Result<(), Error> {
+    // A typo in `--artifacts` is not an empty list.
+    if !args.artifacts.is_dir() {
+        return Err(crate::runs::RunError::NoArtifacts {
+            path: args.artifacts.clone(),
+        }
+        .into());
+    }
     let runs = RunDir::all(&args.artifacts)?;
     if runs.is_empty() {
         println!("no runs under {}", args.artifacts.display());
