@@ -123,17 +123,17 @@ fn the_notebook_trains_then_reads_digit_pictures() {
     let pictures = dir.path().join("pictures");
     std::fs::create_dir(&pictures).unwrap();
     let digits = write_digit_pictures(&pictures, &readable);
-    let out = trainer(
-        dir.path(),
-        &[
+    let predict_pictures = |extra: &[&str]| {
+        let args = [
             "predict",
             "--run",
             "artifacts/notebook",
             "--image",
             "pictures",
-            "--json",
-        ],
-    );
+        ];
+        trainer(dir.path(), &[&args[..], extra].concat())
+    };
+    let out = predict_pictures(&["--json"]);
     let lines: Vec<serde_json::Value> = out
         .ok()
         .lines()
@@ -143,16 +143,7 @@ fn the_notebook_trains_then_reads_digit_pictures() {
     // Bug: one bad file aborted the whole batch. It is named, the others
     // are still classified, and the command fails at the end.
     std::fs::write(pictures.join("digit-bad.png"), b"not a picture").unwrap();
-    let batch = trainer(
-        dir.path(),
-        &[
-            "predict",
-            "--run",
-            "artifacts/notebook",
-            "--image",
-            "pictures",
-        ],
-    );
+    let batch = predict_pictures(&[]);
     assert_eq!(batch.code, Some(1), "{}", batch.stderr);
     assert_eq!(batch.stdout.lines().count(), 10, "{}", batch.stdout);
     assert!(

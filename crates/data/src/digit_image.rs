@@ -122,16 +122,23 @@ fn without_colour_profile(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
         return bytes.into();
     };
     let mut kept = SIGNATURE.to_vec();
+    let mut dropped = false;
     // Each chunk: length (4 bytes, big-endian), type (4), data, CRC (4).
     while rest.len() >= 12 {
         let length = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         let Some(chunk) = length.checked_add(12).and_then(|whole| rest.get(..whole)) else {
             return bytes.into();
         };
-        if &chunk[4..8] != b"iCCP" {
+        if &chunk[4..8] == b"iCCP" {
+            dropped = true;
+        } else {
             kept.extend_from_slice(chunk);
         }
         rest = &rest[chunk.len()..];
+    }
+    if !dropped {
+        // The usual picture: no copy.
+        return bytes.into();
     }
     kept.extend_from_slice(rest);
     kept.into()
