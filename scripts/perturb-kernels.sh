@@ -57,6 +57,16 @@ perturb crates/kernels/src/im2col.rs 's/                        \*t += v;/      
     "gemm input gradient: scaled by 0.99999"
 perturb crates/kernels/src/im2col.rs 's/let sums = g.chunks_exact(batch \* positions).map(crate::simd::sum).collect();/let sums = g.chunks_exact(batch * positions).map(|row| crate::simd::sum(row) * 1.0001).collect();/' \
     "gemm bias gradient: scaled by 1.0001"
-perturb crates/kernels/src/ops.rs 's/add(\&mut dw, \&share\[..taps\]);/add(\&mut dw, \&share[..taps]); dw[0] *= 1.0001;/' \
+perturb crates/kernels/src/ops.rs 's/dw_share.copy_from_slice(B::values(dw).as_ref());/dw_share.copy_from_slice(B::values(dw).as_ref()); dw_share[0] *= 1.0001;/' \
     "gemm weight gradient: one share scaled by 1.0001"
+perturb crates/kernels/src/im2col.rs 's/let wins = value > \*best || value.is_nan();/let wins = value >= *best || value.is_nan();/' \
+    "gemm + max-pool: a tie goes to the later element"
+perturb crates/kernels/src/im2col.rs 's/let wins = value > \*best || value.is_nan();/let wins = value > *best \&\& !value.is_nan();/' \
+    "gemm + max-pool: a NaN never wins its window"
+perturb crates/kernels/src/im2col.rs 's/\*best = y + bias;/*best = y + bias * 1.0001;/' \
+    "gemm + max-pool: the bias of a window's first value scaled by 1.0001"
+perturb crates/kernels/src/im2col.rs 's/sums\[f\] += crate::simd::sum(grad);/sums[f] += crate::simd::sum(grad) * 1.0001;/' \
+    "gemm + max-pool: the bias gradient scaled by 1.0001"
+perturb crates/kernels/src/im2col.rs 's/crate::pool::scatter(grad, \&positions\[at..\]\[..pooled_len\], target);/crate::pool::scatter(grad, \&positions[at..][..pooled_len], \&mut target[1..]);/' \
+    "gemm + max-pool: each gradient routed one position to the right"
 exit $status

@@ -239,7 +239,7 @@ fn fixtures(root: &Path) {
     )
     .ok();
     let run = root.join("runs/smoke/run-001");
-    for copy in ["unfinished", "foreign", "truncated", "nan"] {
+    for copy in ["unfinished", "foreign", "truncated", "nan", "weights-dir"] {
         let to = root.join("runs/smoke").join(copy);
         std::fs::create_dir(&to).unwrap();
         for file in ["config.json", "model.bpk"] {
@@ -247,6 +247,9 @@ fn fixtures(root: &Path) {
         }
     }
     std::fs::remove_file(root.join("runs/smoke/unfinished/model.bpk")).unwrap();
+    let weights = root.join("runs/smoke/weights-dir/model.bpk");
+    std::fs::remove_file(&weights).unwrap();
+    std::fs::create_dir(&weights).unwrap();
     let foreign = root.join("runs/smoke/foreign/config.json");
     let text = std::fs::read_to_string(&foreign).unwrap();
     std::fs::write(&foreign, text.replace("\"filters\": 8", "\"filters\": 16")).unwrap();

@@ -11,7 +11,7 @@ use crate::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
 
 /// How pixel values 0..255 become the network's input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "a pixel scaling name")]
 pub enum PixelScaling {
     /// Unchanged, 0..255: exactly what the notebook feeds Keras.
     #[default]

@@ -8,6 +8,7 @@
 //! colour all work. A frame or caption around the background (as
 //! `trainer show` draws) is cut away first, so it does not count as ink.
 
+use std::io::Read;
 use std::path::Path;
 
 use image::imageops::FilterType;
@@ -46,30 +47,35 @@ pub fn digit_from_image_file(path: &Path) -> Result<[u8; IMAGE_PIXELS], DataErro
         path: path.to_owned(),
         reason,
     };
-    let metadata = std::fs::metadata(path).map_err(|source| DataError::Io {
+    let io = |source| DataError::Io {
         path: path.to_owned(),
         source,
-    })?;
-    if metadata.is_dir() {
+    };
+    // A directory, FIFO or device is refused before it is opened (a FIFO
+    // would block the read).
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
         return Err(DataError::NotAFile {
             path: path.to_owned(),
         });
     }
-    if metadata.len() == 0 {
+    // Read to one byte past the limit, whatever the metadata says: files of
+    // /proc report a length of 0 and still have content.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.is_empty() {
         return Err(DataError::Empty {
             path: path.to_owned(),
         });
     }
-    if metadata.len() > MAX_FILE_BYTES {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(bad(format!(
             "{} bytes is too large for a digit picture (at most {MAX_FILE_BYTES})",
-            metadata.len()
+            metadata.len().max(bytes.len() as u64)
         )));
     }
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
     digit_from_image_bytes(&bytes).map_err(bad)
 }
 

@@ -11,8 +11,8 @@ pub enum DataError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A directory stands where a file should be.
-    #[error("{path}: is a directory, expected an IDX file")]
+    /// A directory (or a FIFO, a device) stands where a file should be.
+    #[error("{path}: is not a regular file")]
     NotAFile {
         /// The path.
         path: PathBuf,

@@ -127,27 +127,31 @@ fn slices(c: &mut Criterion) {
 }
 
 /// The convolutions of the suite's networks at their training batch, forward
-/// and backward (the input's gradient too, as for every layer but the
-/// first), by each path and by burn-flex's stock operation; the figures are
-/// per batch, so GFLOP/s = 6 * multiply-adds of the forward pass / time.
+/// and backward (the input's gradient too, but for the first layer of a
+/// network, whose input is not tracked), by each path and by burn-flex's
+/// stock operation, alone and, where
+/// the network max-pools after it, with that pool (`PATH+pool`: fused by the
+/// kernels, two stock operations); the figures are per batch, so GFLOP/s =
+/// 6 (4 for a first layer) * multiply-adds of the forward convolution / time.
 fn suite(c: &mut Criterion) {
     use kernels::ConvPath;
-    // (name, batch, channels, side, filters, kernel, padding)
+    // (name, batch, channels, side, filters, kernel, padding, max-pool after it)
     let layers = [
-        ("convnet_conv1", 128, 1, 28, 32, 3, 0),
-        ("convnet_conv2", 128, 32, 13, 64, 3, 0),
-        ("lenet_conv1", 64, 1, 28, 6, 5, 2),
-        ("lenet_conv2", 64, 6, 14, 16, 5, 0),
+        ("convnet_conv1", 128, 1, 28, 32, 3, 0, true),
+        ("convnet_conv2", 128, 32, 13, 64, 3, 0, true),
+        ("lenet_conv1", 64, 1, 28, 6, 5, 2, false),
+        ("lenet_conv2", 64, 6, 14, 16, 5, 0, false),
     ];
+    let first_layer = |name: &str| name.ends_with("conv1");
     let device = Device::flex().autodiff();
     let mut group = c.benchmark_group("suite_conv_forward_backward");
-    for (name, batch, channels, side, filters, kernel, padding) in layers {
+    for (name, batch, channels, side, filters, kernel, padding, pooled) in layers {
         let x = Tensor::<4>::random(
             [batch, channels, side, side],
             Distribution::Uniform(0.0, 1.0),
             &device,
-        )
-        .require_grad();
+        );
+        let x = if first_layer(name) { x } else { x.require_grad() };
         let w = Tensor::<4>::random(
             [filters, channels, kernel, kernel],
             Distribution::Uniform(-0.3, 0.3),
@@ -155,27 +159,38 @@ fn suite(c: &mut Criterion) {
         )
         .require_grad();
         let b = Tensor::<1>::zeros([filters], &device).require_grad();
-        for path in [ConvPath::Direct, ConvPath::Gemm, ConvPath::Stock] {
-            group.bench_function(BenchmarkId::new(name, path.name()), |bench| {
+        let paths = [ConvPath::Direct, ConvPath::Gemm, ConvPath::Stock];
+        let pools: &[bool] = if pooled { &[false, true] } else { &[false] };
+        for (path, &pool) in paths
+            .iter()
+            .flat_map(|path| pools.iter().map(move |p| (*path, p)))
+        {
+            let id = format!("{}{}", path.name(), if pool { "+pool" } else { "" });
+            group.bench_function(BenchmarkId::new(name, id), |bench| {
                 bench.iter(|| {
-                    let y = match path {
-                        ConvPath::Stock => conv2d(
-                            x.clone(),
-                            w.clone(),
-                            Some(b.clone()),
-                            ConvOptions::new([1, 1], [padding; 2], [1, 1], 1),
+                    let (input, weight, bias) = (x.clone(), w.clone(), b.clone());
+                    let options = ConvOptions::new([1, 1], [padding; 2], [1, 1], 1);
+                    let y = match (path, pool) {
+                        (ConvPath::Stock, false) => conv2d(input, weight, Some(bias), options),
+                        (ConvPath::Stock, true) => max_pool2d(
+                            conv2d(input, weight, Some(bias), options),
+                            MaxPoolOptions::new([2, 2]).with_stride([2, 2]),
                         ),
-                        path => kernels::conv2d_on(
+                        (path, false) => {
+                            kernels::conv2d_on(path, input, weight, bias, [1, 1], [padding; 2])
+                        }
+                        (path, true) => kernels::conv2d_max_pool2d_on(
                             path,
-                            x.clone(),
-                            w.clone(),
-                            b.clone(),
+                            input,
+                            weight,
+                            bias,
                             [1, 1],
                             [padding; 2],
+                            [2, 2],
                         ),
                     };
                     let grads = y.sum().backward();
-                    x.grad(&grads).map(|g| g.into_data())
+                    (w.grad(&grads).map(|g| g.into_data()), x.grad(&grads).map(|g| g.into_data()))
                 })
             });
         }

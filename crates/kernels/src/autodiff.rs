@@ -135,6 +135,36 @@ impl<B: KernelGrads> Backward<B, 3> for Conv2dMaxPool2dBackward {
 }
 
 #[derive(Debug)]
+struct Conv2dGemmMaxPool2dBackward;
+
+impl<B: KernelGrads> Backward<B, 3> for Conv2dGemmMaxPool2dBackward {
+    /// The input's and the weights' checkpoints, where the maxima were, the
+    /// stride, the padding and the window.
+    type State = (NodeId, NodeId, Positions, [[usize; 2]; 3]);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight, positions, [stride, padding, window]) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight);
+        let input_grad = ops.parents[0].is_some();
+        let computed = B::kernel_conv2d_gemm_max_pool2d_backward(
+            x, weight, grad, &positions, stride, padding, window, input_grad,
+        );
+        register::<B>(
+            grads,
+            ops.parents.map(|parent| parent.map(|node| node.id)),
+            computed,
+        );
+    }
+}
+
+#[derive(Debug)]
 struct CrossEntropyBackward;
 
 impl<B: KernelGrads> Backward<B, 1> for CrossEntropyBackward {
@@ -268,6 +298,43 @@ impl<B: KernelGrads, C: CheckpointStrategy> KernelOps for Autodiff<B, C> {
                 x.into_primitive(),
                 weight.into_primitive(),
                 bias.into_primitive(),
+                padding,
+                window,
+            )),
+        }
+    }
+
+    fn kernel_conv2d_gemm_max_pool2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        window: [usize; 2],
+    ) -> FloatTensor<Self> {
+        match Conv2dGemmMaxPool2dBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let (x_state, w_state) = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                let (out, positions) = B::kernel_conv2d_gemm_max_pool2d_with_positions(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    stride,
+                    padding,
+                    window,
+                );
+                let geometry = [stride, padding, window];
+                prep.finish((x_state, w_state, positions, geometry), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::kernel_conv2d_gemm_max_pool2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                stride,
                 padding,
                 window,
             )),

@@ -8,9 +8,9 @@ use burn::backend::{DType, Shape};
 use crate::adam::AdamStep;
 use crate::ops::{
     ConvGrads, HostBackend, KernelGrads, KernelOps, Positions, host_adam_step, host_conv2d,
-    host_conv2d_backward, host_conv2d_gemm, host_conv2d_gemm_backward, host_conv2d_max_pool2d,
-    host_conv2d_max_pool2d_backward, host_cross_entropy, host_cross_entropy_backward,
-    host_max_pool2d, host_max_pool2d_backward,
+    host_conv2d_backward, host_conv2d_gemm, host_conv2d_gemm_backward, host_conv2d_gemm_max_pool2d,
+    host_conv2d_gemm_max_pool2d_backward, host_conv2d_max_pool2d, host_conv2d_max_pool2d_backward,
+    host_cross_entropy, host_cross_entropy_backward, host_max_pool2d, host_max_pool2d_backward,
 };
 
 /// Implements both traits for a [`HostBackend`] by the host kernels.
@@ -34,6 +34,18 @@ macro_rules! host_kernels {
                 padding: [usize; 2],
             ) -> FloatTensor<Self> {
                 host_conv2d_gemm::<Self>(x, weight, bias, stride, padding)
+            }
+
+            fn kernel_conv2d_gemm_max_pool2d(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
+                stride: [usize; 2],
+                padding: [usize; 2],
+                window: [usize; 2],
+            ) -> FloatTensor<Self> {
+                let geometry = [stride, padding, window];
+                host_conv2d_gemm_max_pool2d::<Self>(x, weight, bias, geometry, false).0
             }
 
             fn kernel_max_pool2d(x: FloatTensor<Self>, window: [usize; 2]) -> FloatTensor<Self> {
@@ -113,6 +125,36 @@ macro_rules! host_kernels {
                 grad: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 host_cross_entropy_backward::<Self>(logits, targets, grad)
+            }
+
+            fn kernel_conv2d_gemm_max_pool2d_with_positions(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
+                stride: [usize; 2],
+                padding: [usize; 2],
+                window: [usize; 2],
+            ) -> (FloatTensor<Self>, Positions) {
+                let geometry = [stride, padding, window];
+                let (out, positions) =
+                    host_conv2d_gemm_max_pool2d::<Self>(x, weight, bias, geometry, true);
+                (out, positions.expect("positions were asked for"))
+            }
+
+            fn kernel_conv2d_gemm_max_pool2d_backward(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+                positions: &Positions,
+                stride: [usize; 2],
+                padding: [usize; 2],
+                window: [usize; 2],
+                input_grad: bool,
+            ) -> ConvGrads<Self> {
+                let geometry = [stride, padding, window];
+                host_conv2d_gemm_max_pool2d_backward::<Self>(
+                    x, weight, grad, positions, geometry, input_grad,
+                )
             }
 
             fn kernel_conv2d_max_pool2d_with_positions(

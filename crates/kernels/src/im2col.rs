@@ -33,11 +33,11 @@ struct Tap {
 
 impl Tap {
     /// Tap `index` of `shape`'s filters (the order of a filter's weights:
-    /// channel, kernel row, kernel column).
-    fn new(shape: &ConvShape, index: usize) -> Self {
+    /// channel, kernel row, kernel column), for the first `output` rows and
+    /// columns of the convolution's output.
+    fn new(shape: &ConvShape, output: [usize; 2], index: usize) -> Self {
         let [kernel_rows, kernel_cols] = shape.kernel;
         let offset = [index / kernel_cols % kernel_rows, index % kernel_cols];
-        let output = shape.output();
         let size = [shape.height, shape.width];
         // out * stride + offset - padding inside 0..size
         let [rows, cols] = [0, 1].map(|axis| {
@@ -70,16 +70,18 @@ impl Tap {
 }
 
 /// The column matrix (`[taps, batch * positions]`, row-major) of `x`
-/// (`[batch, channels, height, width]`), zeros where a window reaches into
-/// the padding. Written in order, never zero-filled first.
-pub fn im2col(shape: &ConvShape, x: &[f32]) -> Vec<f32> {
-    let [out_rows, out_cols] = shape.output();
+/// (`[batch, channels, height, width]`) for the first `output` rows and
+/// columns of the convolution's output (`shape.output()` for all of it; a
+/// pool that drops the last row reads fewer), zeros where a window reaches
+/// into the padding. Written in order, never zero-filled first.
+pub fn im2col(shape: &ConvShape, output: [usize; 2], x: &[f32]) -> Vec<f32> {
+    let [out_rows, out_cols] = output;
     let (plane_len, width) = (shape.height * shape.width, shape.width);
     let stride = shape.stride[1];
     let mut columns = Vec::with_capacity(shape.taps() * shape.batch * out_rows * out_cols);
     let zeros = |columns: &mut Vec<f32>, n: usize| columns.resize(columns.len() + n, 0.0);
     for index in 0..shape.taps() {
-        let tap = Tap::new(shape, index);
+        let tap = Tap::new(shape, output, index);
         let count = tap.cols.len();
         // A tap that reads only padding (a same-padded kernel wider than its
         // input): every entry zero, and no input column to start from.
@@ -107,19 +109,22 @@ pub fn im2col(shape: &ConvShape, x: &[f32]) -> Vec<f32> {
     columns
 }
 
-/// The adjoint of [`im2col`]: `dx` (`[batch, channels, height, width]`) is
-/// the sum, over the taps, of what each column entry read (`dx` is
-/// overwritten). Each image's input gradient sums its taps in tap order.
-pub fn col2im(shape: &ConvShape, columns: &[f32], dx: &mut [f32]) {
-    let [_, out_cols] = shape.output();
-    let positions = shape.positions();
+/// The adjoint of [`im2col`] (of the same `output`): `dx` (`[batch,
+/// channels, height, width]`) is the sum, over the taps, of what each column
+/// entry read (`dx` is overwritten). Each image's input gradient sums its
+/// taps in tap order.
+pub fn col2im(shape: &ConvShape, output: [usize; 2], columns: &[f32], dx: &mut [f32]) {
+    let [out_rows, out_cols] = output;
+    let positions = out_rows * out_cols;
     let total = shape.batch * positions;
     let (plane_len, width) = (shape.height * shape.width, shape.width);
     let stride = shape.stride[1];
+    let taps: Vec<Tap> = (0..shape.taps())
+        .map(|index| Tap::new(shape, output, index))
+        .collect();
     for (b, image) in dx.chunks_exact_mut(shape.channels * plane_len).enumerate() {
         image.fill(0.0);
-        for index in 0..shape.taps() {
-            let tap = Tap::new(shape, index);
+        for (index, tap) in taps.iter().enumerate() {
             if tap.cols.is_empty() {
                 continue;
             }
@@ -176,6 +181,93 @@ pub fn images_to_filters(grad: &[f32], filters: usize, positions: usize) -> (Vec
     (g, sums)
 }
 
+/// The max-pool, with a `window` that is also its stride (floor mode), of
+/// `y + bias` where `y` is a position-major product (`[images * rows * cols,
+/// filters]`: the product of the transposed column matrix with the
+/// transposed weights), written NCHW: `out[b][f]` is the pooled plane of
+/// filter `f` of image `b`, and `positions` where each maximum is in its
+/// `[rows, cols]` plane (`row * cols + col`), what [`pooled_to_filters`]
+/// takes. Ties and NaNs go as in the [`crate::pool`] module: within a window
+/// scanned row by row the first maximum wins a tie, and a NaN always wins
+/// (the last one). The bias is added before the comparison, as a stock
+/// convolution followed by a stock pool would.
+///
+/// Position-major, every step is an element-wise loop over the filters of
+/// one position, which the compiler vectorises; filter-major, it was a
+/// chain of scalar compares whose branches mispredicted half the time.
+pub fn positions_to_pooled_images(
+    y: &[f32],
+    bias: &[f32],
+    [rows, cols]: [usize; 2],
+    window: [usize; 2],
+    out: &mut [f32],
+    positions: &mut [u32],
+) {
+    let filters = bias.len();
+    let plane_len = rows * cols;
+    let pooled = [rows / window[0], cols / window[1]];
+    let pooled_len = pooled[0] * pooled[1];
+    let mut best = vec![0.0; filters];
+    let mut at = vec![0u32; filters];
+    let images = out
+        .chunks_exact_mut(filters * pooled_len)
+        .zip(positions.chunks_exact_mut(filters * pooled_len));
+    for (b, (out, found)) in images.enumerate() {
+        let image = &y[b * plane_len * filters..][..plane_len * filters];
+        for cell in 0..pooled_len {
+            let first = cell / pooled[1] * window[0] * cols + cell % pooled[1] * window[1];
+            let row = |position: usize| &image[position * filters..][..filters];
+            for ((best, &y), &bias) in best.iter_mut().zip(row(first)).zip(bias) {
+                *best = y + bias;
+            }
+            at.fill(first as u32);
+            for position in (0..window[0])
+                .flat_map(|r| (0..window[1]).map(move |c| first + r * cols + c))
+                .skip(1)
+            {
+                let cells = best.iter_mut().zip(at.iter_mut());
+                for (((best, at), &y), &bias) in cells.zip(row(position)).zip(bias) {
+                    let value = y + bias;
+                    let wins = value > *best || value.is_nan();
+                    *best = if wins { value } else { *best };
+                    *at = if wins { position as u32 } else { *at };
+                }
+            }
+            for (f, (&best, &at)) in best.iter().zip(&at).enumerate() {
+                out[f * pooled_len + cell] = best;
+                found[f * pooled_len + cell] = at;
+            }
+        }
+    }
+}
+
+/// The adjoint of [`positions_to_pooled_images`] (without the bias): the
+/// filter-major gradient `g[f][b]` of the unpooled planes (`plane_len`
+/// values each), holding each pooled gradient at its maximum's position and
+/// zeros elsewhere, and each filter's sum of the pooled gradients (the bias
+/// gradient), summed image after image. `grad` and `positions` hold
+/// `pooled_len` values per plane.
+pub fn pooled_to_filters(
+    grad: &[f32],
+    positions: &[u32],
+    filters: usize,
+    [plane_len, pooled_len]: [usize; 2],
+) -> (Vec<f32>, Vec<f32>) {
+    let batch = grad.len() / (filters * pooled_len).max(1);
+    let mut g = vec![0.0; filters * batch * plane_len];
+    let mut sums = vec![0.0; filters];
+    for f in 0..filters {
+        for b in 0..batch {
+            let at = (b * filters + f) * pooled_len;
+            let target = &mut g[(f * batch + b) * plane_len..][..plane_len];
+            let grad = &grad[at..][..pooled_len];
+            crate::pool::scatter(grad, &positions[at..][..pooled_len], target);
+            sums[f] += crate::simd::sum(grad);
+        }
+    }
+    (g, sums)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,7 +295,7 @@ mod tests {
         oy: usize,
         ox: usize,
     ) -> f32 {
-        let tap = Tap::new(shape, tap_index);
+        let tap = Tap::new(shape, shape.output(), tap_index);
         let (c, [ky, kx]) = (tap.channel, tap.offset);
         let iy = (oy * shape.stride[0] + ky) as isize - shape.padding[0] as isize;
         let ix = (ox * shape.stride[1] + kx) as isize - shape.padding[1] as isize;
@@ -225,7 +317,7 @@ mod tests {
             let x: Vec<f32> = (0..2 * 3 * 7 * 6).map(|i| i as f32 + 1.0).collect();
             let [rows, cols] = shape.output();
             let total = shape.batch * rows * cols;
-            let columns = im2col(&shape, &x);
+            let columns = im2col(&shape, shape.output(), &x);
             assert_eq!(columns.len(), shape.taps() * total);
             for t in 0..shape.taps() {
                 for b in 0..2 {
@@ -241,6 +333,27 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_cropped_output_is_the_top_left_of_the_whole() {
+        for (stride, padding) in [([1, 1], [0, 0]), ([1, 1], [1, 2]), ([2, 3], [1, 1])] {
+            let shape = shape(stride, padding);
+            let x: Vec<f32> = (0..2 * 3 * 7 * 6).map(|i| i as f32 + 1.0).collect();
+            let [rows, cols] = shape.output();
+            let crop = [rows - 1, cols - 1];
+            let whole = im2col(&shape, shape.output(), &x);
+            let cropped = im2col(&shape, crop, &x);
+            assert_eq!(cropped.len(), shape.taps() * 2 * crop[0] * crop[1]);
+            let expected: Vec<f32> = whole
+                .chunks_exact(cols)
+                .enumerate()
+                .filter(|(row, _)| row % rows < crop[0])
+                .flat_map(|(_, row)| &row[..crop[1]])
+                .copied()
+                .collect();
+            assert_eq!(cropped, expected, "{stride:?} {padding:?}");
         }
     }
 
@@ -260,14 +373,14 @@ mod tests {
             stride: [1, 1],
         };
         let x = [3.0, 4.0];
-        let columns = im2col(&shape, &x);
+        let columns = im2col(&shape, shape.output(), &x);
         let centre = 2 * 5 + 2;
         for (t, pair) in columns.chunks_exact(2).enumerate() {
             let expected = if t == centre { [3.0, 4.0] } else { [0.0, 0.0] };
             assert_eq!(pair, expected, "tap {t}");
         }
         let mut dx = [f32::NAN; 2];
-        col2im(&shape, &[1.0; 50], &mut dx);
+        col2im(&shape, shape.output(), &[1.0; 50], &mut dx);
         assert_eq!(dx, [1.0, 1.0], "only the centre tap reads the input");
     }
 
@@ -280,9 +393,9 @@ mod tests {
             let x: Vec<f32> = (0..len).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
             let total = shape.taps() * shape.batch * shape.positions();
             let c: Vec<f32> = (0..total).map(|i| ((i * 5) % 13) as f32 - 6.0).collect();
-            let columns = im2col(&shape, &x);
+            let columns = im2col(&shape, shape.output(), &x);
             let mut dx = vec![f32::NAN; len];
-            col2im(&shape, &c, &mut dx);
+            col2im(&shape, shape.output(), &c, &mut dx);
             let left: f32 = columns.iter().zip(&c).map(|(a, b)| a * b).sum();
             let right: f32 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
             assert_eq!(left, right, "{stride:?} {padding:?}");

@@ -166,8 +166,9 @@ pub fn max_pool2d(x: Tensor<4>, window: [usize; 2]) -> Tensor<4> {
     ))
 }
 
-/// `max_pool2d(conv2d(x, weight, bias, stride, padding), window)`: in one
-/// pass where the direct kernel computes the convolution.
+/// `max_pool2d(conv2d(x, weight, bias, stride, padding), window)`: the pool
+/// fused into the convolution's pass by either kernel (see
+/// [`conv2d_max_pool2d_on`]).
 pub fn conv2d_max_pool2d(
     x: Tensor<4>,
     weight: Tensor<4>,
@@ -181,7 +182,10 @@ pub fn conv2d_max_pool2d(
 }
 
 /// [`conv2d_max_pool2d`] with the convolution by the kernel `path` (see
-/// [`conv2d_on`]).
+/// [`conv2d_on`]): the direct kernel pools each filter's output as it
+/// computes it, the GEMM one each chunk's product as it becomes NCHW; either
+/// way the convolution's whole output is never written. A window that does
+/// not fit the convolution's output goes to Burn's pool, which reports it.
 pub fn conv2d_max_pool2d_on(
     path: ConvPath,
     x: Tensor<4>,
@@ -191,27 +195,32 @@ pub fn conv2d_max_pool2d_on(
     padding: [usize; 2],
     window: [usize; 2],
 ) -> Tensor<4> {
-    let fits = resolve(path, &x, &weight, &bias, stride, padding) == ConvPath::Direct && {
+    let path = resolve(path, &x, &weight, &bias, stride, padding);
+    let fits = path != ConvPath::Stock && {
         let [_, _, rows, cols] = x.dims();
         let [_, _, kernel_rows, kernel_cols] = weight.dims();
-        window_fits(
-            window,
-            [
-                rows + 2 * padding[0] + 1 - kernel_rows,
-                cols + 2 * padding[1] + 1 - kernel_cols,
-            ],
-        )
+        let output = [
+            (rows + 2 * padding[0] - kernel_rows) / stride[0] + 1,
+            (cols + 2 * padding[1] - kernel_cols) / stride[1] + 1,
+        ];
+        window_fits(window, output)
     };
     if !fits {
         return max_pool2d(conv2d_on(path, x, weight, bias, stride, padding), window);
     }
-    Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_conv2d_max_pool2d(
+    let (x, weight, bias) = (
         x.into_dispatch(),
         weight.into_dispatch(),
         bias.into_dispatch(),
-        padding,
-        window,
-    ))
+    );
+    Tensor::from_dispatch(match path {
+        ConvPath::Direct => {
+            <Dispatch as KernelOps>::kernel_conv2d_max_pool2d(x, weight, bias, padding, window)
+        }
+        _ => <Dispatch as KernelOps>::kernel_conv2d_gemm_max_pool2d(
+            x, weight, bias, stride, padding, window,
+        ),
+    })
 }
 
 /// The mean softmax cross-entropy of `logits` `[batch, classes]` against

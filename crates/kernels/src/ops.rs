@@ -15,7 +15,7 @@ use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Backend, Shape, TensorData, TensorMetadata, backend_extension, read_sync};
 
 use crate::adam::{AdamStep, adam_step};
-use crate::images::{for_each_chunk, for_each_image};
+use crate::images::for_each_chunk;
 use crate::shape::{ConvShape, PoolShape};
 use crate::{conv, fused, im2col, loss, pool};
 
@@ -44,6 +44,18 @@ pub trait KernelOps: Backend {
         bias: FloatTensor<Self>,
         stride: [usize; 2],
         padding: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// `max_pool2d(conv2d(x, weight) + bias)` with the convolution as in
+    /// [`KernelOps::kernel_conv2d_gemm`] and the pool in the products'
+    /// epilogue (a `window` that is also the stride).
+    fn kernel_conv2d_gemm_max_pool2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        window: [usize; 2],
     ) -> FloatTensor<Self>;
 
     /// `max_pool2d(x)` with a `window` that is also the stride.
@@ -127,6 +139,31 @@ pub trait KernelGrads: KernelOps {
         grad: FloatTensor<Self>,
         stride: [usize; 2],
         padding: [usize; 2],
+        input_grad: bool,
+    ) -> ConvGrads<Self>;
+
+    /// [`KernelOps::kernel_conv2d_gemm_max_pool2d`], and where each maximum
+    /// came from.
+    fn kernel_conv2d_gemm_max_pool2d_with_positions(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        window: [usize; 2],
+    ) -> (FloatTensor<Self>, Positions);
+
+    /// The gradients of [`KernelOps::kernel_conv2d_gemm_max_pool2d`]; the
+    /// input's only when `input_grad`.
+    #[allow(clippy::too_many_arguments)]
+    fn kernel_conv2d_gemm_max_pool2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        positions: &Positions,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        window: [usize; 2],
         input_grad: bool,
     ) -> ConvGrads<Self>;
 
@@ -282,23 +319,25 @@ pub(crate) fn host_conv2d_gemm<B: HostBackend>(
     padding: [usize; 2],
 ) -> FloatTensor<B> {
     let shape = strided_shape(&x.shape(), &weight.shape(), stride, padding);
-    let like = x.clone();
-    let (x, bias) = (B::values(x), B::values(bias));
-    let weight = B::float_reshape(weight, Shape::new([shape.filters, shape.taps()]));
-    let images = gemm_chunk(&shape);
-    let image_input = shape.channels * shape.height * shape.width;
-    let per_image = shape.filters * shape.positions();
-    let mut out = vec![0.0; shape.batch * per_image];
-    let cost = images * per_image * shape.taps();
-    for_each_image(&mut out, images * per_image, cost, |chunk, out| {
-        let part = chunk_of(&shape, out.len() / per_image);
-        let first = chunk * images;
-        let x = &x.as_ref()[first * image_input..][..part.batch * image_input];
-        let columns = columns::<B>(&part, x, &like);
-        let product = B::values(B::float_matmul(weight.clone(), columns));
-        im2col::filters_to_images(product.as_ref(), bias.as_ref(), part.positions(), out);
-    });
     let [rows, cols] = shape.output();
+    let like = x.clone();
+    let bias = B::values(bias);
+    let mut out = vec![0.0; shape.batch * shape.filters * rows * cols];
+    let mut none = vec![(); shape.batch.div_ceil(gemm_chunk(&shape))];
+    let weight = B::float_reshape(weight, Shape::new([shape.filters, shape.taps()]));
+    let product = |columns: FloatTensor<B>| B::values(B::float_matmul(weight.clone(), columns));
+    let output = shape.output();
+    gemm_forward::<B, _>(
+        &shape,
+        output,
+        x,
+        product,
+        &mut out,
+        &mut none,
+        |product, out, _| {
+            im2col::filters_to_images(product, bias.as_ref(), rows * cols, out);
+        },
+    );
     B::tensor(
         out,
         Shape::new([shape.batch, shape.filters, rows, cols]),
@@ -306,11 +345,110 @@ pub(crate) fn host_conv2d_gemm<B: HostBackend>(
     )
 }
 
-/// The column matrix `[taps, images * positions]` of the images `x` of `shape`.
-fn columns<B: HostBackend>(shape: &ConvShape, x: &[f32], like: &FloatTensor<B>) -> FloatTensor<B> {
-    let total = shape.batch * shape.positions();
+/// `max_pool2d(host_conv2d_gemm(..))` with the pool in each chunk's
+/// epilogue: the convolution's output is never written whole, only each
+/// chunk's product, pooled as it becomes NCHW. With `positions`, also where
+/// each maximum is in its plane (see [`im2col::filters_to_pooled_images`]).
+pub(crate) fn host_conv2d_gemm_max_pool2d<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    [stride, padding, window]: [[usize; 2]; 3],
+    positions: bool,
+) -> (FloatTensor<B>, Option<Positions>) {
+    let shape = strided_shape(&x.shape(), &weight.shape(), stride, padding);
+    let plane = pooled_extent(&shape, window);
+    let out_shape = Shape::new([
+        shape.batch,
+        shape.filters,
+        plane[0] / window[0],
+        plane[1] / window[1],
+    ]);
+    let like = x.clone();
+    let bias = B::values(bias);
+    let mut out = vec![0.0; out_shape.num_elements()];
+    let mut found = vec![0; out.len()];
+    let weight = B::float_reshape(weight, Shape::new([shape.filters, shape.taps()]));
+    let weight_t = B::float_swap_dims(weight, 0, 1);
+    // Position-major (`columns^T x weights^T`), for the pool's sake.
+    let product = |columns: FloatTensor<B>| {
+        let columns_t = B::float_swap_dims(columns, 0, 1);
+        B::values(B::float_matmul(columns_t, weight_t.clone()))
+    };
+    gemm_forward::<B, _>(
+        &shape,
+        plane,
+        x,
+        product,
+        &mut out,
+        &mut found,
+        |product, out, found| {
+            im2col::positions_to_pooled_images(product, bias.as_ref(), plane, window, out, found);
+        },
+    );
+    (
+        B::tensor(out, out_shape, &like),
+        positions.then(|| Positions(Arc::new(found))),
+    )
+}
+
+/// The rows and columns of a convolution's output that a max-pool with
+/// `window` reads: whole windows only (floor mode), so the last row or
+/// column of an odd output is never computed (the convnet's 11x11 maps:
+/// 100 of 121 positions).
+fn pooled_extent(shape: &ConvShape, window: [usize; 2]) -> [usize; 2] {
+    let [rows, cols] = shape.output();
+    [rows / window[0] * window[0], cols / window[1] * window[1]]
+}
+
+/// Runs the GEMM convolution for the first `output` rows and columns of its
+/// output, chunk by chunk (in parallel): each chunk's column matrix goes
+/// to `product` (its product with the weights), which goes to
+/// `epilogue(product, out, side)` with the chunk's share of `out` and of
+/// `side` (each as many values per image as they hold for the batch).
+fn gemm_forward<B: HostBackend, T: Send>(
+    shape: &ConvShape,
+    output: [usize; 2],
+    x: FloatTensor<B>,
+    product: impl Fn(FloatTensor<B>) -> B::Values + Sync,
+    out: &mut [f32],
+    side: &mut [T],
+    epilogue: impl Fn(&[f32], &mut [f32], &mut [T]) + Sync,
+) {
+    let like = x.clone();
+    let x = B::values(x);
+    let images = gemm_chunk(shape);
+    let image_input = shape.channels * shape.height * shape.width;
+    let (out_len, side_len) = (out.len() / shape.batch, side.len() / shape.batch);
+    let (out_chunk, side_chunk) = (images * out_len, (images * side_len).max(1));
+    let cost = images * shape.filters * shape.positions() * shape.taps();
+    for_each_chunk(
+        out,
+        out_chunk,
+        side,
+        side_chunk,
+        cost,
+        |chunk, out, side| {
+            let part = chunk_of(shape, out.len() / out_len);
+            let first = chunk * images;
+            let x = &x.as_ref()[first * image_input..][..part.batch * image_input];
+            let product = product(columns::<B>(&part, output, x, &like));
+            epilogue(product.as_ref(), out, side);
+        },
+    );
+}
+
+/// The column matrix `[taps, images * positions]` of the images `x` of
+/// `shape`, for the first `output` rows and columns of its output.
+fn columns<B: HostBackend>(
+    shape: &ConvShape,
+    output: [usize; 2],
+    x: &[f32],
+    like: &FloatTensor<B>,
+) -> FloatTensor<B> {
+    let total = shape.batch * output[0] * output[1];
     B::tensor(
-        im2col::im2col(shape, x),
+        im2col::im2col(shape, output, x),
         Shape::new([shape.taps(), total]),
         like,
     )
@@ -331,16 +469,81 @@ pub(crate) fn host_conv2d_gemm_backward<B: HostBackend>(
     padding: [usize; 2],
     input_grad: bool,
 ) -> ConvGrads<B> {
-    let (x_shape, w_shape) = (x.shape(), weight.shape());
-    let shape = strided_shape(&x_shape, &w_shape, stride, padding);
+    let shape = strided_shape(&x.shape(), &weight.shape(), stride, padding);
+    let per_image = shape.filters * shape.positions();
     let like = grad.clone();
-    let (x, grad) = (B::values(x), B::values(grad));
+    let grad = B::values(grad);
+    let output = shape.output();
+    gemm_backward(
+        &shape,
+        output,
+        x,
+        weight,
+        input_grad,
+        &like,
+        |first, images| {
+            let grad = &grad.as_ref()[first * per_image..][..images * per_image];
+            im2col::images_to_filters(grad, shape.filters, shape.positions())
+        },
+    )
+}
+
+/// The gradients of [`host_conv2d_gemm_max_pool2d`]: those of
+/// [`host_conv2d_gemm_backward`] for an output gradient that is the pooled
+/// one at the maxima's positions and zero elsewhere.
+pub(crate) fn host_conv2d_gemm_max_pool2d_backward<B: HostBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    positions: &Positions,
+    [stride, padding, window]: [[usize; 2]; 3],
+    input_grad: bool,
+) -> ConvGrads<B> {
+    let shape = strided_shape(&x.shape(), &weight.shape(), stride, padding);
+    let plane = pooled_extent(&shape, window);
+    let [rows, cols] = plane;
+    let lengths = [rows * cols, (rows / window[0]) * (cols / window[1])];
+    let per_image = shape.filters * lengths[1];
+    let like = grad.clone();
+    let grad = B::values(grad);
+    gemm_backward(
+        &shape,
+        plane,
+        x,
+        weight,
+        input_grad,
+        &like,
+        |first, images| {
+            let at = first * per_image..(first + images) * per_image;
+            let (grad, found) = (&grad.as_ref()[at.clone()], &positions.0[at]);
+            im2col::pooled_to_filters(grad, found, shape.filters, lengths)
+        },
+    )
+}
+
+/// The GEMM convolution's gradients given, for the chunk of `images` images
+/// from `first`, `output_grad(first, images)`: the filter-major gradient of
+/// the first `output` rows and columns of the convolution's output
+/// (`[filters, images * positions]`; the rest has none) and its sums per
+/// filter.
+fn gemm_backward<B: HostBackend>(
+    shape: &ConvShape,
+    output: [usize; 2],
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    input_grad: bool,
+    like: &FloatTensor<B>,
+    output_grad: impl Fn(usize, usize) -> (Vec<f32>, Vec<f32>) + Sync,
+) -> ConvGrads<B> {
+    let (x_shape, w_shape) = (x.shape(), weight.shape());
+    let x = B::values(x);
     let weight = B::float_reshape(weight, Shape::new([shape.filters, shape.taps()]));
     let weight_t = B::float_swap_dims(weight, 0, 1);
-    let images = gemm_chunk(&shape);
+    let images = gemm_chunk(shape);
     let chunks = shape.batch.div_ceil(images);
     let image_input = shape.channels * shape.height * shape.width;
-    let per_image = shape.filters * shape.positions();
+    let positions = output[0] * output[1];
+    let per_image = shape.filters * positions;
     let gradients = shape.filters * (shape.taps() + 1);
     // Per chunk: [dw share | db share].
     let mut shares = vec![0.0; chunks * gradients];
@@ -364,23 +567,22 @@ pub(crate) fn host_conv2d_gemm_backward<B: HostBackend>(
         cost,
         |chunk, share, dx| {
             let first = chunk * images;
-            let part = chunk_of(&shape, images.min(shape.batch - first));
+            let part = chunk_of(shape, images.min(shape.batch - first));
             let x = &x.as_ref()[first * image_input..][..part.batch * image_input];
-            let grad = &grad.as_ref()[first * per_image..][..part.batch * per_image];
-            let columns = columns::<B>(&part, x, &like);
+            let columns = columns::<B>(&part, output, x, like);
             let (dw_share, db_share) = share.split_at_mut(shape.filters * shape.taps());
-            let (rows, sums) = im2col::images_to_filters(grad, shape.filters, part.positions());
+            let (rows, sums) = output_grad(first, part.batch);
             db_share.copy_from_slice(&sums);
             let rows = B::tensor(
                 rows,
-                Shape::new([shape.filters, part.batch * part.positions()]),
-                &like,
+                Shape::new([shape.filters, part.batch * positions]),
+                like,
             );
             let dw = B::float_matmul(rows.clone(), B::float_swap_dims(columns, 0, 1));
             dw_share.copy_from_slice(B::values(dw).as_ref());
             if input_grad {
                 let d_columns = B::values(B::float_matmul(weight_t.clone(), rows));
-                im2col::col2im(&part, d_columns.as_ref(), dx);
+                im2col::col2im(&part, output, d_columns.as_ref(), dx);
             }
         },
     );
@@ -388,9 +590,9 @@ pub(crate) fn host_conv2d_gemm_backward<B: HostBackend>(
     let mut db = vec![0.0; shape.filters];
     conv::add_shares(&shares, &mut dw, &mut db);
     ConvGrads {
-        x: input_grad.then(|| B::tensor(dx, x_shape, &like)),
-        weight: B::tensor(dw, w_shape, &like),
-        bias: B::tensor(db, Shape::new([shape.filters]), &like),
+        x: input_grad.then(|| B::tensor(dx, x_shape, like)),
+        weight: B::tensor(dw, w_shape, like),
+        bias: B::tensor(db, Shape::new([shape.filters]), like),
     }
 }
 

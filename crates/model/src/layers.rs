@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// What follows a convolution or a dense layer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "an activation name")]
 pub enum Activation {
     /// None (Keras's default).
     #[default]
@@ -24,7 +24,7 @@ pub enum Activation {
 
 /// How a convolution treats the border.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "`valid` or `same`")]
 pub enum Padding {
     /// No padding: the output shrinks by `kernel_size - 1` (Keras's default).
     #[default]
@@ -36,7 +36,12 @@ pub enum Padding {
 /// One layer of `[[model.layers]]`, tagged by `type`; the keys and their
 /// defaults are Keras's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    expecting = "a layer table with a `type`"
+)]
 pub enum LayerConfig {
     /// `Conv2D(filters, kernel_size, strides, padding, activation)`.
     Conv2d {

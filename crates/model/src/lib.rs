@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which code computes the convolution and the max-pool.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "`fast` or `stock`")]
 pub enum Kernels {
     /// The fused kernels of the `kernels` crate on the backends they serve
     /// (flex, ndarray), Burn's own operations on the others.
@@ -174,8 +174,8 @@ impl KerasNetConfig {
 /// serve (flex, ndarray; every other backend runs Burn's own operations):
 /// one line per layer, as `trainer info --config` prints it. Follows
 /// [`KerasNet::forward`]'s choices: a convolution picks its path by shape
-/// ([`kernels::ConvPath::choose`]), and a direct one takes a max-pool after
-/// it into its own pass.
+/// ([`kernels::ConvPath::choose`]), and takes a max-pool after it into its
+/// own pass.
 pub fn kernel_plan(rows: &[SummaryRow], input: Shape, kernels: Kernels) -> Vec<String> {
     let mut lines = Vec::with_capacity(rows.len());
     let mut shape = input;
@@ -205,13 +205,14 @@ pub fn kernel_plan(rows: &[SummaryRow], input: Shape, kernels: Kernels) -> Vec<S
                     next,
                     Some(LayerConfig::MaxPool2d { pool_size, strides }) if strides.is_none_or(|s| s == *pool_size)
                 );
-                match path {
-                    kernels::ConvPath::Direct if pooled => {
-                        fused = true;
-                        format!("direct, max_pool2d ({}) fused", index + 1)
-                    }
-                    kernels::ConvPath::Direct => "direct".to_owned(),
-                    _ => "gemm (im2col chunks, matrix products)".to_owned(),
+                let kernel = match path {
+                    kernels::ConvPath::Direct => "direct",
+                    _ => "gemm (im2col chunks, matrix products)",
+                };
+                fused = pooled;
+                match pooled {
+                    true => format!("{kernel}, max_pool2d ({}) fused", index + 1),
+                    false => kernel.to_owned(),
                 }
             }
             (LayerConfig::MaxPool2d { pool_size, strides }, Kernels::Fast)

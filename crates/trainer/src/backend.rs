@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A backend as named in configs and on the command line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "a backend name")]
 pub enum BackendChoice {
     /// The most capable backend compiled in: a GPU one first.
     #[default]

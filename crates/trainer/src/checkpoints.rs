@@ -46,7 +46,7 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
             .map_err(CheckpointerError::Record)?;
         let bytes = canonical(bytes).map_err(|err| CheckpointerError::Unknown(err.to_string()))?;
         write_atomic(&self.path(epoch), &bytes)
-            .map_err(|err| CheckpointerError::Unknown(crate::error::one_line(&err)))
+            .map_err(|err| CheckpointerError::Unknown(crate::text::one_line(&err)))
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {

@@ -10,6 +10,7 @@ use model::Kernels;
 
 use crate::backend::{BackendChoice, DeviceChoice};
 use crate::config::{Assignment, ConfigError, ExperimentFile};
+use crate::resume::ResumeRequest;
 
 /// The Keras MNIST notebook, trained in Rust on Burn.
 ///
@@ -255,6 +256,29 @@ impl TrainArgs {
             file.data.dir.clone_from(&self.data.data_dir);
         }
         Ok(file)
+    }
+
+    /// What `--resume` takes from these flags: the backend, the device and
+    /// the epochs, and the first flag given that it refuses (one that would
+    /// make the resumed run another run).
+    pub fn resume_request(&self) -> ResumeRequest {
+        let refused = [
+            ("--set", !self.set.is_empty()),
+            ("--seed", self.seed.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--learning-rate", self.learning_rate.is_some()),
+            ("--scaling", self.scaling.is_some()),
+            ("--train-size", self.train_size.is_some()),
+            ("--test-size", self.test_size.is_some()),
+            ("--data-dir", self.data.data_dir.is_some()),
+            ("--kernels", self.kernels.is_some()),
+        ];
+        ResumeRequest {
+            refused: refused.into_iter().find_map(|(flag, given)| given.then_some(flag)),
+            backend: self.backend,
+            device: self.device,
+            epochs: self.epochs,
+        }
     }
 }
 

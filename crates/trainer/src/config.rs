@@ -64,7 +64,11 @@ pub enum ConfigError {
 /// An experiment as written in `configs/*.toml`. Every key has the default of
 /// the notebook; unknown keys are errors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "an experiment file (a TOML table)"
+)]
 pub struct ExperimentFile {
     /// Name of the experiment; its runs go to `<artifacts>/<name>/`. Default `notebook`.
     pub name: String,
@@ -91,7 +95,7 @@ pub struct ExperimentFile {
 
 /// `[data]`: where MNIST comes from and how pixels are scaled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a [data] table")]
 pub struct DataSection {
     /// Directory with the four IDX files. Default: `$BURNIST_DATA`, else the bundled copy.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,7 +118,7 @@ pub struct DataSection {
 /// `[model]`: the network, Keras's `Sequential` as a list of
 /// `[[model.layers]]`. Default: the notebook's four layers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a [model] table")]
 pub struct ModelSection {
     /// The layers, first to last (see [`LayerConfig`] for the keys).
     #[serde(deserialize_with = "layers_by_index")]
@@ -139,7 +143,7 @@ fn layers_by_index<'de, D: Deserializer<'de>>(
 
 /// `[training]`: the loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "a [training] table")]
 pub struct TrainingSection {
     /// Epochs. Default 3.
     pub epochs: usize,
@@ -154,7 +158,7 @@ pub struct TrainingSection {
 
 /// Which of Keras's optimisers trains the network.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "an optimizer name")]
 pub enum OptimizerName {
     /// `Adam()`, the notebook's.
     #[default]
@@ -182,7 +186,7 @@ impl OptimizerName {
 /// `[optimizer]`: one of Keras's optimisers with Keras's defaults (Burn's
 /// own epsilon is 1e-5); each key is read by the optimisers it names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, expecting = "an [optimizer] table")]
 pub struct OptimizerSection {
     /// `adam`, `adamw`, `sgd` or `rmsprop`. Default `adam`.
     pub name: OptimizerName,
@@ -327,7 +331,7 @@ impl ExperimentFile {
         };
         parsed.map_err(|message| ConfigError::Parse {
             path: path.to_owned(),
-            message: crate::error::fold(&message),
+            message: crate::text::fold(&message),
         })
     }
 
@@ -359,6 +363,14 @@ impl ExperimentFile {
                 "name",
                 format!("{:?}", self.name),
                 "must be letters, digits, '-', '_' or '.', not starting with '.'",
+            ));
+        }
+        // What a TOML file (and config.json read back as one) can hold.
+        if self.seed > i64::MAX as u64 {
+            return Err(invalid(
+                "seed",
+                self.seed,
+                format!("must be at most {}, the largest TOML integer", i64::MAX),
             ));
         }
         in_range("training.epochs", self.training.epochs, MAX_EPOCHS)?;
@@ -524,12 +536,27 @@ impl std::fmt::Display for Assignment {
 
 impl Assignment {
     /// The value as TOML: a number, boolean, quoted string, array or
-    /// table as written, anything else (`unit`, `flex`) as a string.
-    fn toml_value(&self) -> toml::Value {
-        toml::from_str::<toml::Table>(&format!("v = {}", self.value))
+    /// table as written, anything else (`unit`, `flex`) as a string, but for
+    /// an integer TOML cannot hold, which is refused rather than read as the
+    /// string of its digits.
+    fn toml_value(&self) -> Result<toml::Value, String> {
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {}", self.value))
             .ok()
-            .and_then(|mut table| table.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(self.value.clone()))
+            .and_then(|mut table| table.remove("v"));
+        let digits = self.value.trim_start_matches(['+', '-']);
+        match parsed {
+            Some(value) => Ok(value),
+            None if !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit() || c == '_') =>
+            {
+                Err(format!(
+                    "`{}` is out of range: TOML integers stop at {}",
+                    shorten(&self.value),
+                    i64::MAX
+                ))
+            }
+            None => Ok(toml::Value::String(self.value.clone())),
+        }
     }
 }
 
@@ -541,7 +568,7 @@ impl ExperimentFile {
         for assignment in assignments {
             let error = |message: String| ConfigError::Set {
                 assignment: assignment.to_string(),
-                message: crate::error::fold(&message),
+                message: crate::text::fold(&message),
             };
             let mut table = toml::Value::Table(
                 toml::Table::try_from(&file).map_err(|err| error(err.to_string()))?,
@@ -552,7 +579,7 @@ impl ExperimentFile {
             for part in parts {
                 section = slot(section, part, true).map_err(error)?;
             }
-            *slot(section, leaf, false).map_err(error)? = assignment.toml_value();
+            *slot(section, leaf, false).map_err(error)? = assignment.toml_value().map_err(error)?;
             file = table
                 .try_into()
                 .map_err(|err: toml::de::Error| error(err.message().to_owned()))?;

@@ -12,11 +12,11 @@ use burn::train::EarlyStoppingStrategy;
 use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
 use serde::{Deserialize, Serialize};
 
-use crate::logger::{ACCURACY, LOSS};
+use crate::metrics::{ACCURACY, LOSS};
 
 /// The validation metric early stopping watches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", expecting = "a metric name")]
 pub enum Monitor {
     /// Lower is better (Keras's default).
     #[default]
@@ -37,7 +37,11 @@ impl Monitor {
 
 /// `[training.early_stopping]`: Keras's `EarlyStopping(monitor, patience, min_delta)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "an [training.early_stopping] table"
+)]
 pub struct EarlyStoppingSection {
     /// `val_loss` (default) or `val_accuracy`.
     pub monitor: Monitor,

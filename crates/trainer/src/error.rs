@@ -1,4 +1,4 @@
-//! The trainer's errors, and how one is told in one line.
+//! The trainer's errors: every library error of a command, aggregated.
 
 use crate::backend::BackendError;
 use crate::config::ConfigError;
@@ -82,31 +82,10 @@ pub enum Error {
     Usage(String),
 }
 
-/// An error and its causes on one line, `error: cause: cause`, with any line
-/// breaks inside them folded into spaces.
-pub fn one_line(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // `transparent` variants repeat their source's text.
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    fold(&text)
-}
-
-/// `text` with its line breaks and runs of spaces folded into single spaces.
-pub fn fold(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::one_line;
 
     #[test]
     fn causes_follow_on_one_line() {

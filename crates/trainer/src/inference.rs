@@ -8,8 +8,7 @@ use data::{DataSource, MnistBatcher, MnistDataset, NUM_CLASSES, PixelScaling, Sp
 use model::KerasNet;
 use rayon::prelude::*;
 
-use crate::backend::SelectedBackend;
-use crate::cli::RunArgs;
+use crate::backend::{BackendChoice, DeviceChoice, SelectedBackend};
 use crate::config::{ConfigError, Experiment, ExperimentFile};
 use crate::error::Error;
 use crate::runs::RunDir;
@@ -30,15 +29,19 @@ pub struct LoadedRun {
 }
 
 impl LoadedRun {
-    /// Opens the run that `args` name (or the latest finished one under it)
-    /// on its configured backend and device, or on those `args` give.
-    pub fn open(args: &RunArgs) -> Result<Self, Error> {
-        let run = RunDir::open(&args.run)?;
+    /// Opens the run at `path` (or the latest finished one under it) on its
+    /// configured backend and device, or on the `backend` and `device` given.
+    pub fn open(
+        path: &Path,
+        backend: Option<BackendChoice>,
+        device: Option<DeviceChoice>,
+    ) -> Result<Self, Error> {
+        let run = RunDir::open(path)?;
         let mut file = ExperimentFile::load(&run.config())?;
-        if let Some(backend) = args.backend {
+        if let Some(backend) = backend {
             file.backend = backend;
         }
-        if let Some(device) = args.device {
+        if let Some(device) = device {
             file.device = device;
         }
         let experiment = file.validate()?;

@@ -43,6 +43,7 @@ pub mod evaluation;
 pub mod history;
 pub mod inference;
 pub mod logger;
+pub mod metrics;
 pub mod numpy;
 pub mod pack;
 pub mod pictures;
@@ -53,6 +54,7 @@ pub mod schedule;
 pub mod serve;
 pub mod stop;
 pub mod sweep;
+pub mod text;
 pub mod training;
 
 pub use error::Error;

@@ -15,13 +15,10 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 
 use crate::history::{EpochRecord, History, steps_csv};
+use crate::metrics::{ACCURACY, LOSS};
 use crate::runs::{RunDir, write_atomic, write_json};
 use crate::stop::{Stop, Stopper};
 
-/// Burn's name of the loss metric.
-pub const LOSS: &str = "Loss";
-/// Burn's name of the accuracy metric (in percent).
-pub const ACCURACY: &str = "Accuracy";
 /// Burn's name of the learning-rate metric.
 pub const LEARNING_RATE: &str = "Learning Rate";
 
@@ -171,7 +168,7 @@ impl MetricLogger for HistoryLogger {
         self.history.epochs.push(record.clone());
         if let Err(err) = self.write() {
             self.stopper
-                .stop(Stop::Record(crate::error::one_line(&err)));
+                .stop(Stop::Record(crate::text::one_line(&err)));
         }
         // The renderer may be gone (a finished training); nothing to show then.
         let _ = self.epochs.send(record);

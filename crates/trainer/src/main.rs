@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use trainer::cli::{Cli, Command};
 use trainer::commands;
-use trainer::error::{fold, one_line};
+use trainer::text::{fold, one_line};
 
 /// mimalloc keeps freed tensor buffers for reuse; glibc's malloc hands large
 /// ones back to the kernel at every free, which doubled the time of a flex epoch.

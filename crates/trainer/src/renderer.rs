@@ -17,7 +17,7 @@ use burn::train::renderer::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::history::EpochRecord;
-use crate::logger::{ACCURACY, LOSS};
+use crate::metrics::{ACCURACY, LOSS};
 
 /// The finished epochs on their way from the logger to the screen; the
 /// trainer keeps a handle too, to print the last ones after the Learner.

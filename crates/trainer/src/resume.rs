@@ -10,12 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::backend::{BackendChoice, DeviceChoice};
 use crate::checkpoints::{complete_epochs, newest_loadable};
-use crate::cli::TrainArgs;
-use crate::config::ExperimentFile;
-use crate::error::{Error, one_line};
+use crate::config::{ConfigError, ExperimentFile};
 use crate::history::{History, read_steps_csv};
-use crate::runs::{RunDir, RunLock};
+use crate::runs::{RunDir, RunError, RunLock};
+use crate::text::one_line;
 
 /// Why a run cannot be resumed as asked.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,26 @@ pub enum ResumeError {
         /// `training.epochs` with `--epochs`.
         asked: usize,
     },
+    /// The run directory, or its lock.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The run's `config.json`.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// What `train --resume` was given: the settings a resumed run takes, and
+/// the first flag it refuses, if one was given (the command line builds it).
+#[derive(Debug, Clone, Default)]
+pub struct ResumeRequest {
+    /// A flag that would make the resumed run another run (`--seed`, ...).
+    pub refused: Option<&'static str>,
+    /// `--backend`, when given.
+    pub backend: Option<BackendChoice>,
+    /// `--device`, when given.
+    pub device: Option<DeviceChoice>,
+    /// `--epochs`, when given: the run's epochs, extended or not.
+    pub epochs: Option<usize>,
 }
 
 /// An unfinished run ready to continue.
@@ -68,26 +88,15 @@ pub struct Resumption {
     pub notes: Vec<String>,
 }
 
-/// The flags `--resume` refuses, with whether each was given.
-fn overrides(args: &TrainArgs) -> [(&'static str, bool); 9] {
-    [
-        ("--set", !args.set.is_empty()),
-        ("--seed", args.seed.is_some()),
-        ("--batch-size", args.batch_size.is_some()),
-        ("--learning-rate", args.learning_rate.is_some()),
-        ("--scaling", args.scaling.is_some()),
-        ("--train-size", args.train_size.is_some()),
-        ("--test-size", args.test_size.is_some()),
-        ("--data-dir", args.data.data_dir.is_some()),
-        ("--kernels", args.kernels.is_some()),
-    ]
-}
-
-/// Finds, locks and reads the run `args` ask to resume under `artifacts`.
-/// `experiment` is the name `--name` or `--config` give.
-pub fn prepare(args: &TrainArgs, experiment: &str, artifacts: &Path) -> Result<Resumption, Error> {
-    if let Some((flag, _)) = overrides(args).into_iter().find(|(_, given)| *given) {
-        return Err(ResumeError::Override { flag }.into());
+/// Finds, locks and reads the run to resume under `artifacts`, with what
+/// `request` gives. `experiment` is the name `--name` or `--config` give.
+pub fn prepare(
+    request: &ResumeRequest,
+    experiment: &str,
+    artifacts: &Path,
+) -> Result<Resumption, ResumeError> {
+    if let Some(flag) = request.refused {
+        return Err(ResumeError::Override { flag });
     }
     let run = RunDir::latest_unfinished(artifacts, experiment)?.ok_or_else(|| {
         ResumeError::NothingToResume {
@@ -132,16 +141,16 @@ pub fn prepare(args: &TrainArgs, experiment: &str, artifacts: &Path) -> Result<R
         ));
     }
     // The backend the run trained on, not whatever `auto` means now.
-    file.backend = args.backend.unwrap_or_else(|| {
+    file.backend = request.backend.unwrap_or_else(|| {
         recorded
             .as_ref()
             .and_then(|history| history.run.backend.parse().ok())
             .unwrap_or(file.backend)
     });
-    if let Some(device) = args.device {
+    if let Some(device) = request.device {
         file.device = device;
     }
-    if let Some(epochs) = args.epochs {
+    if let Some(epochs) = request.epochs {
         file.training.epochs = epochs;
     }
     let done = checkpoint.unwrap_or(0);
@@ -150,8 +159,7 @@ pub fn prepare(args: &TrainArgs, experiment: &str, artifacts: &Path) -> Result<R
             run: run.path().to_owned(),
             done,
             asked: file.training.epochs,
-        }
-        .into());
+        });
     }
     let history = recorded
         .filter(|_| checkpoint.is_some())

@@ -59,6 +59,12 @@ pub enum RunError {
         /// The run.
         path: PathBuf,
     },
+    /// Something that is not a file stands where the run's weights should be.
+    #[error("{}: is not a regular file", path.display())]
+    WeightsNotAFile {
+        /// The weights' path.
+        path: PathBuf,
+    },
     /// An experiment directory without one finished run.
     #[error("{}: holds no finished run", path.display())]
     NoneFinished {
@@ -131,6 +137,10 @@ impl RunDir {
         };
         if run.finished() {
             return Ok(run);
+        }
+        let weights = run.weights();
+        if weights.symlink_metadata().is_ok_and(|meta| !meta.is_file()) {
+            return Err(RunError::WeightsNotAFile { path: weights });
         }
         if path.join(CONFIG_FILE).exists() {
             return Err(RunError::Unfinished {

@@ -11,7 +11,12 @@ use serde::{Deserialize, Serialize};
 
 /// A learning-rate schedule, tagged by `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    deny_unknown_fields,
+    expecting = "a schedule table with a `type`"
+)]
 pub enum Schedule {
     /// The learning rate throughout (the default). A struct variant, not a
     /// unit one: serde's `deny_unknown_fields` ignores the keys beside the

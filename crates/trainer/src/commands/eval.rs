@@ -9,7 +9,7 @@ use crate::inference::{LoadedRun, argmax};
 /// Prints the test loss, accuracy, per-class precision and recall, and the
 /// confusion matrix.
 pub fn run(args: &EvalArgs) -> Result<(), Error> {
-    let loaded = LoadedRun::open(&args.run)?;
+    let loaded = LoadedRun::open(&args.run.run, args.run.backend, args.run.device)?;
     let test = loaded.test_split(args.run.data.data_dir.as_deref())?;
     let predicted: Vec<usize> = loaded
         .predict(&test)?

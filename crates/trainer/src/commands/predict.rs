@@ -14,7 +14,7 @@ type Result<T> = std::result::Result<T, Error>;
 
 /// Predicts what `args` ask for with the run's trained network.
 pub fn run(args: &PredictArgs) -> Result<()> {
-    let loaded = LoadedRun::open(&args.run)?;
+    let loaded = LoadedRun::open(&args.run.run, args.run.backend, args.run.device)?;
     if args.image.is_empty() {
         predict_test_split(&loaded, args)
     } else {
@@ -107,7 +107,7 @@ fn predict_images(loaded: &LoadedRun, paths: &[PathBuf], json: bool) -> Result<(
         }
     }
     for err in &unreadable {
-        eprintln!("skipped: {}", crate::error::one_line(err));
+        eprintln!("skipped: {}", crate::text::one_line(err));
     }
     if !unreadable.is_empty() {
         return Err(Error::Usage(format!(

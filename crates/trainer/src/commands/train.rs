@@ -29,7 +29,7 @@ pub fn run(args: &TrainArgs) -> Result<RunDir, Error> {
     let file = ExperimentFile::load_or_default(args.config.as_deref())?;
     if args.resume {
         let name = args.name.clone().unwrap_or(file.name);
-        return resume(resume::prepare(args, &name, artifacts)?);
+        return resume(resume::prepare(&args.resume_request(), &name, artifacts)?);
     }
     let prepared = Prepared::new(args.apply(file)?.validate()?)?;
     // The run directory only once everything it needs is there.
@@ -243,7 +243,7 @@ fn select(experiment: &Experiment) -> Result<SelectedBackend, Error> {
     for skipped in &backend.skipped {
         eprintln!(
             "warning: {}; auto takes the next backend, {}",
-            crate::error::one_line(skipped),
+            crate::text::one_line(skipped),
             backend.backend.name()
         );
     }

@@ -9,7 +9,6 @@ use std::sync::{Mutex, PoisonError};
 use data::{IMAGE_PIXELS, MnistDataset, MnistItem};
 use tokio::sync::oneshot;
 
-use crate::cli::RunArgs;
 use crate::inference::{LoadedRun, Probabilities};
 use crate::runs::RunDir;
 
@@ -62,15 +61,9 @@ impl Predictors {
         if let Some(queue) = loaded.get(run.path()) {
             return Ok(queue.clone());
         }
-        let args = RunArgs {
-            run: run.path().to_owned(),
-            backend: None,
-            device: None,
-            data: Default::default(),
-        };
         // Its files are named by the run id, not by where the server keeps them.
-        let network = LoadedRun::open(&args).map_err(|err| {
-            crate::error::one_line(&err).replace(&run.path().display().to_string(), id)
+        let network = LoadedRun::open(run.path(), None, None).map_err(|err| {
+            crate::text::one_line(&err).replace(&run.path().display().to_string(), id)
         })?;
         let (queue, jobs) = mpsc::channel();
         std::thread::Builder::new()
@@ -103,7 +96,7 @@ fn serve_batches(network: &LoadedRun, jobs: &mpsc::Receiver<Job>) {
                 }
             }
             Err(err) => {
-                let reason = crate::error::one_line(&err);
+                let reason = crate::text::one_line(&err);
                 for job in batch {
                     let _ = job.reply.send(Err(reason.clone()));
                 }
