@@ -151,7 +151,11 @@ fn suite(c: &mut Criterion) {
             Distribution::Uniform(0.0, 1.0),
             &device,
         );
-        let x = if first_layer(name) { x } else { x.require_grad() };
+        let x = if first_layer(name) {
+            x
+        } else {
+            x.require_grad()
+        };
         let w = Tensor::<4>::random(
             [filters, channels, kernel, kernel],
             Distribution::Uniform(-0.3, 0.3),
@@ -190,7 +194,10 @@ fn suite(c: &mut Criterion) {
                         ),
                     };
                     let grads = y.sum().backward();
-                    (w.grad(&grads).map(|g| g.into_data()), x.grad(&grads).map(|g| g.into_data()))
+                    (
+                        w.grad(&grads).map(|g| g.into_data()),
+                        x.grad(&grads).map(|g| g.into_data()),
+                    )
                 })
             });
         }

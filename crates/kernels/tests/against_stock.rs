@@ -519,15 +519,32 @@ fn nan_wins_its_window_as_on_flex() {
         vec![1.0, f32::NAN, 3.0, 2.0, 5.0, 4.0, 0.0, 6.0],
         [1, 1, 2, 4],
     );
-    let x = Tensor::<4>::from_data(data, &device).require_grad();
-    let pooled = kernels::max_pool2d(x.clone(), [2, 2]);
-    let stock = stock_pool([2, 2], x.clone());
-    let (kernel_out, stock_out) = (read(pooled.clone()), read(stock.clone()));
-    assert!(kernel_out[0].is_nan() && stock_out[0].is_nan());
-    assert_eq!(kernel_out[1], stock_out[1]);
-    let kernel_grad = read(x.grad(&pooled.sum().backward()).unwrap());
-    let stock_grad = read(x.grad(&stock.sum().backward()).unwrap());
-    assert_eq!(kernel_grad, stock_grad);
+    // The pool alone, and after a 1x1 convolution by ones (the identity) on
+    // the GEMM path, which pools in the products' epilogue.
+    let identity = || {
+        (
+            Tensor::<4>::ones([1, 1, 1, 1], &device),
+            Tensor::<1>::zeros([1], &device),
+        )
+    };
+    let pools: [(&str, &dyn Fn(Tensor<4>) -> Tensor<4>); 2] = [
+        ("max-pool", &|x| kernels::max_pool2d(x, [2, 2])),
+        ("gemm + max-pool", &|x| {
+            let (w, b) = identity();
+            kernels::conv2d_max_pool2d_on(ConvPath::Gemm, x, w, b, [1, 1], [0, 0], [2, 2])
+        }),
+    ];
+    for (name, pool) in pools {
+        let x = Tensor::<4>::from_data(data.clone(), &device).require_grad();
+        let pooled = pool(x.clone());
+        let stock = stock_pool([2, 2], x.clone());
+        let (kernel_out, stock_out) = (read(pooled.clone()), read(stock.clone()));
+        assert!(kernel_out[0].is_nan() && stock_out[0].is_nan(), "{name}");
+        assert_eq!(kernel_out[1], stock_out[1], "{name}");
+        let kernel_grad = read(x.grad(&pooled.sum().backward()).unwrap());
+        let stock_grad = read(x.grad(&stock.sum().backward()).unwrap());
+        assert_eq!(kernel_grad, stock_grad, "{name}");
+    }
 }
 
 /// Other backends, and other float types, take Burn's own operations.

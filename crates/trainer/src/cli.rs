@@ -274,7 +274,9 @@ impl TrainArgs {
             ("--kernels", self.kernels.is_some()),
         ];
         ResumeRequest {
-            refused: refused.into_iter().find_map(|(flag, given)| given.then_some(flag)),
+            refused: refused
+                .into_iter()
+                .find_map(|(flag, given)| given.then_some(flag)),
             backend: self.backend,
             device: self.device,
             epochs: self.epochs,

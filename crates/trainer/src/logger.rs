@@ -167,8 +167,7 @@ impl MetricLogger for HistoryLogger {
         self.steps_this_epoch = 0;
         self.history.epochs.push(record.clone());
         if let Err(err) = self.write() {
-            self.stopper
-                .stop(Stop::Record(crate::text::one_line(&err)));
+            self.stopper.stop(Stop::Record(crate::text::one_line(&err)));
         }
         // The renderer may be gone (a finished training); nothing to show then.
         let _ = self.epochs.send(record);
