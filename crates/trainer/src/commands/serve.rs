@@ -22,9 +22,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Error> {
         .build()
         .map_err(serve_error)?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(serve_error)?;
+        let listener = listen(address).map_err(serve_error)?;
         let bound = listener.local_addr().map_err(serve_error)?;
         if !args.host.is_loopback() {
             eprintln!(
@@ -43,4 +41,23 @@ pub fn run(args: &ServeArgs) -> Result<(), Error> {
         .await;
         Ok(())
     })
+}
+
+/// Connections the kernel queues before `accept` takes them: tokio's
+/// `bind` asks for 1024, and a burst of clients (the stress script's 900
+/// idle connections at once) overflowed it, so that a `/health` probe's
+/// dropped SYN waited a second for its retry. The kernel caps it at
+/// `net.core.somaxconn`.
+const ACCEPT_BACKLOG: u32 = 4096;
+
+/// A listener on `address` with [`ACCEPT_BACKLOG`].
+fn listen(address: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match address {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As tokio's `bind` does: a restarted server takes its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
