@@ -8,13 +8,13 @@ use burn::prelude::Device;
 use data::MnistDataset;
 use model::KerasNet;
 
-use crate::config::Experiment;
 use crate::error::Error;
-use crate::evaluation::ConfusionMatrix;
-use crate::history::{History, read_steps_csv};
-use crate::inference::{argmax, predict_probabilities};
 use crate::pictures::{Captioned, save_confusion, save_curves, save_digit_grid};
-use crate::runs::{RunDir, write_atomic};
+use experiment::Experiment;
+use inference::ConfusionMatrix;
+use inference::{argmax, predict_probabilities};
+use runs::history::{History, read_steps_csv};
+use runs::{RunDir, write_atomic};
 
 /// The grid of misclassified digits in `mistakes.png`.
 const MISTAKE_GRID: (usize, usize) = (6, 10);

@@ -4,13 +4,14 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use data::PixelScaling;
 use model::Kernels;
 
-use crate::backend::{BackendChoice, DeviceChoice};
-use crate::config::{Assignment, ConfigError, ExperimentFile};
-use crate::resume::ResumeRequest;
+use backend::{BackendChoice, DeviceChoice};
+use experiment::{Assignment, ConfigError, ExperimentFile};
+use training::resume::ResumeRequest;
 
 /// The Keras MNIST notebook, trained in Rust on Burn.
 ///
@@ -140,6 +141,13 @@ fn document_train(command: clap::Command) -> clap::Command {
         .mut_arg("backend", document_backend)
 }
 
+/// `--backend`'s values: clap checks and lists the names, the backend crate
+/// parses them.
+fn backend_names() -> impl TypedValueParser<Value = BackendChoice> {
+    PossibleValuesParser::new(BackendChoice::ALL.map(BackendChoice::name))
+        .try_map(|name| name.parse::<BackendChoice>())
+}
+
 fn document_backend(arg: clap::Arg) -> clap::Arg {
     let compiled: Vec<&str> = BackendChoice::compiled()
         .into_iter()
@@ -189,7 +197,7 @@ pub struct TrainArgs {
     #[arg(short, long)]
     pub seed: Option<u64>,
     /// Backend: auto takes the first of cuda, wgpu, tch, flex, ndarray whose device opens
-    #[arg(short, long, value_enum, env = BACKEND_ENV)]
+    #[arg(short, long, value_parser = backend_names(), env = BACKEND_ENV)]
     pub backend: Option<BackendChoice>,
     /// Device: auto, cpu, gpu:N (wgpu) or cuda:N (tch, cuda)
     #[arg(long)]
@@ -314,7 +322,7 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "DIR")]
     pub run: PathBuf,
     /// Backend to run on [default: the one in the run's config]
-    #[arg(short, long, value_enum, env = BACKEND_ENV)]
+    #[arg(short, long, value_parser = backend_names(), env = BACKEND_ENV)]
     pub backend: Option<BackendChoice>,
     /// Device to run on: auto, cpu, gpu:N or cuda:N [default: the run's config].
     #[arg(long)]

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::history::History;
 use crate::pictures::save_comparison;
-use crate::runs::{RunDir, RunError};
 use crate::sweep::SUMMARY_FILE;
+use runs::history::History;
+use runs::{RunDir, RunError};
 
 /// One run to compare: where it is, its resolved config and its history.
 #[derive(Debug, Clone)]
@@ -142,7 +142,7 @@ pub fn table(runs: &[Compared]) -> String {
 /// its run and the settings that set it apart.
 pub fn save_picture(path: &Path, runs: &[Compared]) -> Result<(), Error> {
     let differences = differences(runs);
-    let labelled: Vec<(String, &[crate::history::EpochRecord])> = runs
+    let labelled: Vec<(String, &[runs::history::EpochRecord])> = runs
         .iter()
         .enumerate()
         .map(|(index, run)| {
@@ -193,7 +193,7 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{EpochRecord, RunInfo};
+    use runs::history::{EpochRecord, RunInfo};
 
     fn compared(name: &str, config: serde_json::Value, val_accuracy: f64) -> Compared {
         let mut flat = BTreeMap::new();

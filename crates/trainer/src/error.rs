@@ -1,13 +1,15 @@
 //! The trainer's errors: every library error of a command, aggregated.
 
-use crate::backend::BackendError;
-use crate::config::ConfigError;
-use crate::history::HistoryError;
-use crate::pack::PackError;
+use backend::BackendError;
+use experiment::ConfigError;
+use inference::InferenceError;
+use inference::pack::PackError;
+use runs::RunError;
+use runs::history::HistoryError;
+use training::TrainingError;
+use training::resume::ResumeError;
+
 use crate::pictures::PictureError;
-use crate::resume::ResumeError;
-use crate::runs::RunError;
-use crate::stop::Stop;
 
 /// Everything a command can fail with; each variant names the file, key or
 /// flag at fault.
@@ -37,27 +39,12 @@ pub enum Error {
     /// A picture that cannot be drawn or read.
     #[error(transparent)]
     Picture(#[from] PictureError),
-    /// A training that stopped early.
-    #[error("{reason}; {what}")]
-    Stopped {
-        /// Why.
-        reason: Stop,
-        /// What is kept and how to go on.
-        what: String,
-    },
-    /// A training that Burn's Learner could not carry through.
-    #[error("training failed: {0}")]
-    Training(String),
-    /// Weights that do not fit the network of their run's config.
-    #[error("{}: cannot load these weights into the network of {}", weights.display(), config.display())]
-    Weights {
-        /// `model.bpk`.
-        weights: std::path::PathBuf,
-        /// `config.json`.
-        config: std::path::PathBuf,
-        /// Burn's reason.
-        source: burn::store::RecordError,
-    },
+    /// A run that cannot be reopened or read back.
+    #[error(transparent)]
+    Inference(#[from] InferenceError),
+    /// A training that stopped early or failed.
+    #[error(transparent)]
+    Training(#[from] TrainingError),
     /// Final weights that could not be packed for writing.
     #[error("{}: cannot save the weights", weights.display())]
     WeightsNotSaved {
@@ -66,9 +53,6 @@ pub enum Error {
         /// Burn's reason.
         source: burn::store::RecordError,
     },
-    /// Values a backend could not hand back to the host.
-    #[error("cannot read the predictions back: {0}")]
-    Readback(String),
     /// The web server could not listen or stopped.
     #[error("cannot serve on {address}")]
     Serve {
@@ -85,7 +69,7 @@ pub enum Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::one_line;
+    use runs::text::one_line;
 
     #[test]
     fn causes_follow_on_one_line() {

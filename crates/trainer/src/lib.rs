@@ -1,60 +1,38 @@
-//! The Keras MNIST notebook trained, evaluated and inspected on Burn: the
-//! library behind the `trainer` binary.
+//! The `trainer` command line: flags turned into library objects at one
+//! border ([`cli`]), one module per subcommand ([`commands`]), and what only
+//! a command shows: the Keras epoch lines, pictures and reports. The work
+//! itself is done by the libraries below it:
+//!
+//! | crate | job |
+//! |---|---|
+//! | `training` | Burn's Learner with burnist's hooks, checkpoints, resume |
+//! | `serve` | the web app of `trainer serve` |
+//! | `inference` | a finished run reopened, its predictions and evaluation |
+//! | `experiment` | experiment files and their checked form |
+//! | `backend` | which backends this build holds, and their devices |
+//! | `runs` | run directories, `history.json`, `steps.csv` |
+//! | `model`, `data`, `kernels` | the network, MNIST, the CPU kernels |
 //!
 //! | module | job |
 //! |---|---|
 //! | [`cli`] | the command line |
-//! | [`config`] | experiment files and their checked form |
-//! | [`backend`] | which backend and device run an experiment |
-//! | [`training`] | Burn's Learner wired with the hooks below |
-//! | [`logger`] | `history.json` and `steps.csv`, a Burn `MetricLogger` |
+//! | [`commands`] | one module per subcommand |
 //! | [`renderer`] | the Keras epoch lines and the progress bar |
-//! | [`stop`] | why a training stopped early |
-//! | [`early_stopping`] | Keras's `EarlyStopping` as a Burn strategy |
-//! | [`schedule`] | `[optimizer.schedule]` as Burn's learning-rate schedulers |
-//! | [`checkpoints`] | atomic checkpoints, and which epoch to resume from |
-//! | [`pack`] | Burn's record files checked before they are loaded |
-//! | [`resume`] | `--resume`: which run, on what, with which settings |
-//! | [`classifier`] | the network as Burn's Learner trains it |
-//! | [`inference`] | a finished run reloaded, its predictions |
 //! | [`artifacts`] | a finished run's pictures |
 //! | [`pictures`] | drawing digits, curves and the confusion matrix |
-//! | [`evaluation`] | the confusion matrix |
 //! | [`sweep`] | a grid of settings, its summary |
 //! | [`compare`] | runs side by side |
-//! | [`history`] | what a run records |
-//! | [`runs`] | run directories, locks, atomic writes |
-//! | [`serve`] | the web app of `trainer serve` |
 //! | [`numpy`] | numbers printed as the notebook prints them |
-//! | [`error`] | the errors, in one line |
-//! | [`commands`] | one module per subcommand |
+//! | [`error`] | the libraries' errors, aggregated |
 
 pub mod artifacts;
-pub mod backend;
-pub mod checkpoints;
-pub mod classifier;
 pub mod cli;
 pub mod commands;
 pub mod compare;
-pub mod config;
-pub mod early_stopping;
 pub mod error;
-pub mod evaluation;
-pub mod history;
-pub mod inference;
-pub mod logger;
-pub mod metrics;
 pub mod numpy;
-pub mod pack;
 pub mod pictures;
 pub mod renderer;
-pub mod resume;
-pub mod runs;
-pub mod schedule;
-pub mod serve;
-pub mod stop;
 pub mod sweep;
-pub mod text;
-pub mod training;
 
 pub use error::Error;

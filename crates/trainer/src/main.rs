@@ -4,9 +4,9 @@
 
 use std::process::ExitCode;
 
+use runs::text::{fold, one_line};
 use trainer::cli::{Cli, Command};
 use trainer::commands;
-use trainer::text::{fold, one_line};
 
 /// mimalloc keeps freed tensor buffers for reuse; glibc's malloc hands large
 /// ones back to the kernel at every free, which doubled the time of a flex epoch.
@@ -14,7 +14,7 @@ use trainer::text::{fold, one_line};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    trainer::backend::ensure_runtime_dir();
+    backend::ensure_runtime_dir();
     // A bug or a backend that panics still ends in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let message = info

@@ -1,6 +1,6 @@
 //! Numbers printed as the notebook's cells print them (numpy's style).
 
-use crate::inference::{Probabilities, argmax};
+use inference::{Probabilities, argmax};
 
 /// The notebook's last cells for the first rows: `model.predict(X_test[:n])`,
 /// its argmax and `y_test[:n]`.

@@ -9,9 +9,9 @@ use data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::evaluation::ConfusionMatrix;
-use crate::history::EpochRecord;
-use crate::runs::{RunError, write_atomic};
+use inference::ConfusionMatrix;
+use runs::history::EpochRecord;
+use runs::{RunError, write_atomic};
 
 const FONT: &str = "sans-serif";
 

@@ -1,7 +1,7 @@
 //! What a training shows: one Keras line per epoch on stdout, always, and a
 //! progress bar on stderr when it is a terminal (indicatif hides it
 //! otherwise, so CI logs hold the epoch lines only). It only shows: the
-//! epochs' numbers come from the [`HistoryLogger`](crate::logger::HistoryLogger),
+//! epochs' numbers come from the [`HistoryLogger`](training::logger::HistoryLogger),
 //! the same ones `history.json` holds.
 
 use std::collections::HashMap;
@@ -16,8 +16,8 @@ use burn::train::renderer::{
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::history::EpochRecord;
-use crate::metrics::{ACCURACY, LOSS};
+use runs::history::EpochRecord;
+use training::metrics::{ACCURACY, LOSS};
 
 /// The finished epochs on their way from the logger to the screen; the
 /// trainer keeps a handle too, to print the last ones after the Learner.

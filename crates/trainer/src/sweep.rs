@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Assignment;
 use crate::error::Error;
-use crate::history::History;
-use crate::runs::{RunDir, RunError, write_atomic};
+use experiment::Assignment;
+use runs::history::History;
+use runs::{RunDir, RunError, write_atomic};
 
 /// The sweep's table of points, in its directory.
 pub const SUMMARY_FILE: &str = "summary.csv";

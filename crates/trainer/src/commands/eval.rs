@@ -3,8 +3,8 @@
 
 use crate::cli::EvalArgs;
 use crate::error::Error;
-use crate::evaluation::ConfusionMatrix;
-use crate::inference::{LoadedRun, argmax};
+use inference::ConfusionMatrix;
+use inference::{LoadedRun, argmax};
 
 /// Prints the test loss, accuracy, per-class precision and recall, and the
 /// confusion matrix.

@@ -3,12 +3,12 @@
 
 use data::{DataSource, IMAGE_SIDE, Split, one_hot};
 
-use crate::backend::BackendChoice;
 use crate::cli::InfoArgs;
-use crate::config::ExperimentFile;
 use crate::error::Error;
-use crate::inference::load_split;
 use crate::numpy::vector;
+use backend::BackendChoice;
+use experiment::ExperimentFile;
+use inference::load_split;
 
 /// Prints the shapes the notebook prints, the first label and its one-hot row,
 /// and the first image as text; then the network of `--config`.

@@ -7,8 +7,8 @@ use data::{MnistDataset, MnistItem, digit_from_image_file};
 
 use crate::cli::PredictArgs;
 use crate::error::Error;
-use crate::inference::{LoadedRun, argmax};
 use crate::numpy::{print_first_predictions, probability_row};
+use inference::{LoadedRun, argmax};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -107,7 +107,7 @@ fn predict_images(loaded: &LoadedRun, paths: &[PathBuf], json: bool) -> Result<(
         }
     }
     for err in &unreadable {
-        eprintln!("skipped: {}", crate::text::one_line(err));
+        eprintln!("skipped: {}", runs::text::one_line(err));
     }
     if !unreadable.is_empty() {
         return Err(Error::Usage(format!(
@@ -125,7 +125,7 @@ fn expand_directories(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for path in paths {
         if path.is_dir() {
             let mut images: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|source| crate::runs::RunError::List {
+                .map_err(|source| runs::RunError::List {
                     path: path.clone(),
                     source,
                 })?

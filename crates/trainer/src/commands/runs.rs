@@ -2,14 +2,14 @@
 
 use crate::cli::RunsArgs;
 use crate::error::Error;
-use crate::history::History;
-use crate::runs::RunDir;
+use runs::RunDir;
+use runs::history::History;
 
 /// Lists every run under the artifacts directory.
 pub fn run(args: &RunsArgs) -> Result<(), Error> {
     // A typo in `--artifacts` is not an empty list.
     if !args.artifacts.is_dir() {
-        return Err(crate::runs::RunError::NoArtifacts {
+        return Err(runs::RunError::NoArtifacts {
             path: args.artifacts.clone(),
         }
         .into());

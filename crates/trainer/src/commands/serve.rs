@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use crate::cli::ServeArgs;
 use crate::error::Error;
-use crate::serve::{Catalog, router, serve};
+use serve::{Catalog, router, serve};
 
 /// Serves the runs under `args.artifacts` on `args.host`:`args.port`.
 pub fn run(args: &ServeArgs) -> Result<(), Error> {

@@ -6,8 +6,8 @@ use data::{DataSource, Split};
 
 use crate::cli::ShowArgs;
 use crate::error::Error;
-use crate::inference::load_split;
 use crate::pictures::{Captioned, save_digit, save_digit_grid};
+use inference::load_split;
 
 /// Screen pixels per image pixel for one digit, and in a grid.
 const SCALE_ONE: u32 = 10;

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use crate::cli::{SweepArgs, TrainArgs};
 use crate::compare::{Compared, save_picture, table};
-use crate::config::ExperimentFile;
 use crate::error::Error;
-use crate::runs::create_sweep_dir;
 use crate::sweep::{PICTURE_FILE, Point, grid, train_command, write_summary};
+use experiment::ExperimentFile;
+use runs::create_sweep_dir;
 
 /// Trains (or, with `--dry-run`, prints) every point of the grid.
 pub fn run(args: &SweepArgs) -> Result<(), Error> {

@@ -7,17 +7,19 @@ use burn::module::Module;
 use data::{DataSource, MnistDataset, Split};
 
 use crate::artifacts;
-use crate::backend::SelectedBackend;
 use crate::cli::TrainArgs;
-use crate::config::{Experiment, ExperimentFile};
 use crate::error::Error;
-use crate::evaluation::ConfusionMatrix;
-use crate::history::{History, Resume, RunInfo};
-use crate::inference::{argmax, load_split, mean_loss, predict_probabilities};
 use crate::numpy::print_first_predictions;
-use crate::resume::{self, Resumption};
-use crate::runs::{RunDir, write_atomic, write_json};
-use crate::training::{Start, fit};
+use backend::SelectedBackend;
+use experiment::{Experiment, ExperimentFile};
+use inference::ConfusionMatrix;
+use inference::{argmax, load_split, mean_loss, predict_probabilities};
+use runs::history::{History, Resume, RunInfo};
+use runs::{RunDir, write_atomic, write_json};
+use training::resume::{self, Resumption};
+use training::{Progress, Start, fit};
+
+use crate::renderer::{EpochLines, KerasRenderer};
 
 /// How many test images the end of a training predicts, as the notebook does.
 const SHOWN_PREDICTIONS: usize = 4;
@@ -113,7 +115,7 @@ impl Prepared {
                 let total = train.len();
                 let at = (total as f64 * (1.0 - split)) as usize;
                 if at == 0 || at == total {
-                    return Err(crate::config::ConfigError::Invalid {
+                    return Err(experiment::ConfigError::Invalid {
                         key: "data.validation_split",
                         value: split.to_string(),
                         reason: format!(
@@ -179,7 +181,30 @@ impl Prepared {
                 test.len()
             );
         }
-        let net = fit(&experiment, run, &backend, train, valid.clone(), start)?;
+        let (epochs, lines) = EpochLines::channel(
+            experiment.file.training.epochs,
+            start.history.run.steps_per_epoch,
+        );
+        let progress = Progress {
+            renderer: Box::new(KerasRenderer::new(lines.clone())),
+            epochs,
+        };
+        let trained = fit(
+            &experiment,
+            run,
+            &backend,
+            train,
+            valid.clone(),
+            start,
+            progress,
+        );
+        // The Learner returns before its last epochs are shown.
+        lines.print_rest();
+        let trained = trained?;
+        if let Some(stop) = &trained.stopped_early {
+            println!("{}", stop.line());
+        }
+        let net = trained.net;
         artifacts::save(run, &experiment, &net, &valid, &backend.device)?;
         if let Some(test) = &test {
             evaluate_test(run, &experiment, &net, test, &backend)?;
@@ -243,7 +268,7 @@ fn select(experiment: &Experiment) -> Result<SelectedBackend, Error> {
     for skipped in &backend.skipped {
         eprintln!(
             "warning: {}; auto takes the next backend, {}",
-            crate::text::one_line(skipped),
+            runs::text::one_line(skipped),
             backend.backend.name()
         );
     }

@@ -14,10 +14,10 @@ use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 
-use crate::history::{EpochRecord, History, steps_csv};
 use crate::metrics::{ACCURACY, LOSS};
-use crate::runs::{RunDir, write_atomic, write_json};
 use crate::stop::{Stop, Stopper};
+use runs::history::{EpochRecord, History, steps_csv};
+use runs::{RunDir, write_atomic, write_json};
 
 /// Burn's name of the learning-rate metric.
 pub const LEARNING_RATE: &str = "Learning Rate";
@@ -82,7 +82,7 @@ impl HistoryLogger {
         self.final_entry(split, epoch, name).unwrap_or(f64::NAN)
     }
 
-    fn write(&self) -> Result<(), crate::runs::RunError> {
+    fn write(&self) -> Result<(), runs::RunError> {
         write_json(&self.history_path, &self.history)?;
         write_atomic(&self.steps_path, steps_csv(&self.step_losses).as_bytes())
     }
@@ -167,7 +167,7 @@ impl MetricLogger for HistoryLogger {
         self.steps_this_epoch = 0;
         self.history.epochs.push(record.clone());
         if let Err(err) = self.write() {
-            self.stopper.stop(Stop::Record(crate::text::one_line(&err)));
+            self.stopper.stop(Stop::Record(runs::text::one_line(&err)));
         }
         // The renderer may be gone (a finished training); nothing to show then.
         let _ = self.epochs.send(record);

@@ -9,9 +9,9 @@ use model::{
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::backend::{BackendChoice, DeviceChoice};
-use crate::early_stopping::EarlyStoppingSection;
-use crate::schedule::Schedule;
+use crate::EarlyStoppingSection;
+use crate::Schedule;
+use backend::{BackendChoice, DeviceChoice};
 
 /// Why an experiment file or override is unusable. Each names the file or key.
 #[derive(Debug, thiserror::Error)]
@@ -331,7 +331,7 @@ impl ExperimentFile {
         };
         parsed.map_err(|message| ConfigError::Parse {
             path: path.to_owned(),
-            message: crate::text::fold(&message),
+            message: runs::text::fold(&message),
         })
     }
 
@@ -568,7 +568,7 @@ impl ExperimentFile {
         for assignment in assignments {
             let error = |message: String| ConfigError::Set {
                 assignment: assignment.to_string(),
-                message: crate::text::fold(&message),
+                message: runs::text::fold(&message),
             };
             let mut table = toml::Value::Table(
                 toml::Table::try_from(&file).map_err(|err| error(err.to_string()))?,

@@ -8,8 +8,8 @@ use burn::tensor::Bytes;
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use burn_pack::{Reader, Writer};
 
-use crate::pack::{self, PackError};
-use crate::runs::{RunDir, write_atomic};
+use inference::pack::{self, PackError};
+use runs::{RunDir, write_atomic};
 
 /// The checkpoint directory of a run.
 const DIRECTORY: &str = "checkpoint";
@@ -46,7 +46,7 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
             .map_err(CheckpointerError::Record)?;
         let bytes = canonical(bytes).map_err(|err| CheckpointerError::Unknown(err.to_string()))?;
         write_atomic(&self.path(epoch), &bytes)
-            .map_err(|err| CheckpointerError::Unknown(crate::text::one_line(&err)))
+            .map_err(|err| CheckpointerError::Unknown(runs::text::one_line(&err)))
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {

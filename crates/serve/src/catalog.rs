@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::history::{EpochRecord, History, read_steps_csv};
-use crate::runs::RunDir;
+use runs::RunDir;
+use runs::history::{EpochRecord, History, read_steps_csv};
 
 use super::error::ApiError;
 

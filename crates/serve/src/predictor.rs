@@ -9,8 +9,8 @@ use std::sync::{Mutex, PoisonError};
 use data::{IMAGE_PIXELS, MnistDataset, MnistItem};
 use tokio::sync::oneshot;
 
-use crate::inference::{LoadedRun, Probabilities};
-use crate::runs::RunDir;
+use inference::{LoadedRun, Probabilities};
+use runs::RunDir;
 
 use super::error::ApiError;
 
@@ -63,7 +63,7 @@ impl Predictors {
         }
         // Its files are named by the run id, not by where the server keeps them.
         let network = LoadedRun::open(run.path(), None, None).map_err(|err| {
-            crate::text::one_line(&err).replace(&run.path().display().to_string(), id)
+            runs::text::one_line(&err).replace(&run.path().display().to_string(), id)
         })?;
         let (queue, jobs) = mpsc::channel();
         std::thread::Builder::new()
@@ -96,7 +96,7 @@ fn serve_batches(network: &LoadedRun, jobs: &mpsc::Receiver<Job>) {
                 }
             }
             Err(err) => {
-                let reason = crate::text::one_line(&err);
+                let reason = runs::text::one_line(&err);
                 for job in batch {
                     let _ = job.reply.send(Err(reason.clone()));
                 }

@@ -90,7 +90,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let message = crate::text::fold(&self.to_string());
+        let message = runs::text::fold(&self.to_string());
         (self.status(), Json(serde_json::json!({ "error": message }))).into_response()
     }
 }

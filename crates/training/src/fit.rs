@@ -3,23 +3,25 @@
 //! per-epoch shuffle.
 
 use std::sync::Arc;
+use std::sync::mpsc::Sender;
 
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
+use burn::train::renderer::MetricsRenderer;
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 use data::{MnistBatcher, MnistDataset, MnistLoader};
 use model::KerasNet;
 
-use crate::backend::SelectedBackend;
+use backend::SelectedBackend;
+use experiment::{ConfigError, Experiment};
+use runs::history::{EarlyStop, EpochRecord, History};
+use runs::{RunDir, write_json};
+
 use crate::checkpoints::AtomicCheckpointer;
 use crate::classifier::MnistClassifier;
-use crate::config::{ConfigError, Experiment};
 use crate::early_stopping::KerasEarlyStopping;
-use crate::error::Error;
-use crate::history::History;
+use crate::error::TrainingError;
 use crate::logger::HistoryLogger;
-use crate::renderer::{EpochLines, KerasRenderer};
-use crate::runs::{RunDir, write_json};
 use crate::stop::{Stop, Stopper};
 
 /// What a training starts from: a new run, or one resumed after a checkpoint.
@@ -33,7 +35,25 @@ pub struct Start {
     pub checkpoint: Option<usize>,
 }
 
-/// Trains `experiment` into `run` on `backend` and returns the trained network.
+/// How a training is shown: the library prints nothing, the caller decides.
+pub struct Progress {
+    /// Burn's renderer, given every metric as the Learner reports it.
+    pub renderer: Box<dyn MetricsRenderer>,
+    /// Each finished epoch, as `history.json` records it, once recorded.
+    pub epochs: Sender<EpochRecord>,
+}
+
+/// A finished training.
+pub struct Trained {
+    /// The trained network.
+    pub net: KerasNet,
+    /// Why early stopping ended it before its last epoch, if it did (also
+    /// in `history.json`).
+    pub stopped_early: Option<EarlyStop>,
+}
+
+/// Trains `experiment` into `run` on `backend`, showing it through `progress`,
+/// and returns the trained network.
 pub fn fit(
     experiment: &Experiment,
     run: &RunDir,
@@ -41,7 +61,8 @@ pub fn fit(
     train: MnistDataset,
     test: MnistDataset,
     start: Start,
-) -> Result<KerasNet, Error> {
+    progress: Progress,
+) -> Result<Trained, TrainingError> {
     let settings = &experiment.file.training;
     let seed = experiment.file.seed;
     let device = backend.device.clone();
@@ -82,13 +103,12 @@ pub fn fit(
     let interrupter = Interrupter::new();
     let stopper = Stopper::new(interrupter.clone());
     stop_on_ctrl_c(stopper.clone());
-    let (epochs, lines) = EpochLines::channel(settings.epochs, start.history.run.steps_per_epoch);
     let logger = HistoryLogger::new(
         run,
         start.history,
         start.step_losses,
         stopper.clone(),
-        epochs,
+        progress.epochs,
     );
     let [model_checkpoints, optim_checkpoints, scheduler_checkpoints] =
         AtomicCheckpointer::for_run(run);
@@ -104,7 +124,7 @@ pub fn fit(
             .with_metric_logger(logger)
             // Burn's application log writes a line per step to experiment.log.
             .with_application_logger(None)
-            .renderer(Box::new(KerasRenderer::new(lines.clone())));
+            .renderer(progress.renderer);
     if let Some(epoch) = start.checkpoint {
         training = training.checkpoint(epoch);
     }
@@ -113,7 +133,6 @@ pub fn fit(
         training = training.early_stopping(strategy.clone());
     }
     let result = training.launch(Learner::new(model, optimizer, scheduler));
-    lines.print_rest();
 
     let done = History::load(&run.history()).map_or(0, |history| history.epochs.len());
     if let Some(reason) = stopper.reason() {
@@ -124,25 +143,30 @@ pub fn fit(
             ),
             _ => resume_hint(experiment, done),
         };
-        return Err(Error::Stopped { reason, what });
+        return Err(TrainingError::Stopped { reason, what });
     }
     if let Some(error) = result.error {
-        return Err(Error::Training(error.to_string()));
+        return Err(TrainingError::Failed(error.to_string()));
     }
     if let Some(stop) = early_stopping.and_then(|strategy| strategy.stopped()) {
-        println!("{}", stop.line());
         let mut history = History::load(&run.history())?;
-        history.stopped_early = Some(stop);
+        history.stopped_early = Some(stop.clone());
         write_json(&run.history(), &history)?;
-        return Ok(result.model.net);
+        return Ok(Trained {
+            net: result.model.net,
+            stopped_early: Some(stop),
+        });
     }
     if result.interrupted.is_some() || done < settings.epochs {
-        return Err(Error::Stopped {
+        return Err(TrainingError::Stopped {
             reason: Stop::Interrupted,
             what: resume_hint(experiment, done),
         });
     }
-    Ok(result.model.net)
+    Ok(Trained {
+        net: result.model.net,
+        stopped_early: None,
+    })
 }
 
 /// How to continue an interrupted run.

@@ -8,10 +8,10 @@ use data::{DataSource, MnistBatcher, MnistDataset, NUM_CLASSES, PixelScaling, Sp
 use model::KerasNet;
 use rayon::prelude::*;
 
-use crate::backend::{BackendChoice, DeviceChoice, SelectedBackend};
-use crate::config::{ConfigError, Experiment, ExperimentFile};
-use crate::error::Error;
-use crate::runs::RunDir;
+use crate::error::InferenceError;
+use backend::{BackendChoice, DeviceChoice, SelectedBackend};
+use experiment::{ConfigError, Experiment, ExperimentFile};
+use runs::RunDir;
 
 /// One probability per class.
 pub type Probabilities = [f32; NUM_CLASSES];
@@ -35,7 +35,7 @@ impl LoadedRun {
         path: &Path,
         backend: Option<BackendChoice>,
         device: Option<DeviceChoice>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, InferenceError> {
         let run = RunDir::open(path)?;
         let mut file = ExperimentFile::load(&run.config())?;
         if let Some(backend) = backend {
@@ -53,7 +53,7 @@ impl LoadedRun {
             .map_err(ConfigError::from)?
             .with_kernels(experiment.file.kernels)
             .try_load_file(run.weights())
-            .map_err(|source| Error::Weights {
+            .map_err(|source| InferenceError::Weights {
                 weights: run.weights(),
                 config: run.config(),
                 source,
@@ -67,13 +67,13 @@ impl LoadedRun {
     }
 
     /// The test split, from `data_dir` if given, else where the run trained.
-    pub fn test_split(&self, data_dir: Option<&Path>) -> Result<MnistDataset, Error> {
+    pub fn test_split(&self, data_dir: Option<&Path>) -> Result<MnistDataset, InferenceError> {
         let source = DataSource::resolve(data_dir.or(self.experiment.file.data.dir.as_deref()))?;
         load_split(&source, Split::Test, None)
     }
 
     /// Class probabilities of every item of `dataset`.
-    pub fn predict(&self, dataset: &MnistDataset) -> Result<Vec<Probabilities>, Error> {
+    pub fn predict(&self, dataset: &MnistDataset) -> Result<Vec<Probabilities>, InferenceError> {
         predict_probabilities(
             &self.net,
             dataset,
@@ -127,7 +127,7 @@ pub fn load_split(
     source: &DataSource,
     split: Split,
     size: Option<usize>,
-) -> Result<MnistDataset, Error> {
+) -> Result<MnistDataset, InferenceError> {
     let dataset = MnistDataset::load(source, split)?;
     let Some(size) = size else {
         return Ok(dataset);
@@ -159,7 +159,7 @@ pub fn predict_probabilities(
     scaling: PixelScaling,
     batch_size: usize,
     device: &Device,
-) -> Result<Vec<Probabilities>, Error> {
+) -> Result<Vec<Probabilities>, InferenceError> {
     let batcher = MnistBatcher::new(scaling);
     let batch_size = batch_size.max(1);
     let batches = (0..dataset.len())
@@ -173,9 +173,9 @@ pub fn predict_probabilities(
                 .into_data()
                 .convert::<f32>()
                 .try_into_vec::<f32>()
-                .map_err(|err| Error::Readback(format!("{err:?}")))
+                .map_err(|err| InferenceError::Readback(format!("{err:?}")))
         })
-        .collect::<Result<Vec<_>, Error>>()?;
+        .collect::<Result<Vec<_>, InferenceError>>()?;
     Ok(batches
         .iter()
         .flat_map(|batch| batch.chunks_exact(NUM_CLASSES))

@@ -10,89 +10,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use burn::train::EarlyStoppingStrategy;
 use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
-use serde::{Deserialize, Serialize};
+
+use experiment::EarlyStoppingSection;
+use runs::history::{EarlyStop, Monitor};
 
 use crate::metrics::{ACCURACY, LOSS};
-
-/// The validation metric early stopping watches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", expecting = "a metric name")]
-pub enum Monitor {
-    /// Lower is better (Keras's default).
-    #[default]
-    ValLoss,
-    /// Higher is better.
-    ValAccuracy,
-}
-
-impl Monitor {
-    /// The name in configs and histories.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ValLoss => "val_loss",
-            Self::ValAccuracy => "val_accuracy",
-        }
-    }
-}
-
-/// `[training.early_stopping]`: Keras's `EarlyStopping(monitor, patience, min_delta)`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    default,
-    expecting = "an [training.early_stopping] table"
-)]
-pub struct EarlyStoppingSection {
-    /// `val_loss` (default) or `val_accuracy`.
-    pub monitor: Monitor,
-    /// Epochs without improvement before stopping (Keras's default 0 stops
-    /// at the first, as 1 does).
-    pub patience: usize,
-    /// The least change that counts as an improvement (default 0).
-    pub min_delta: f64,
-}
-
-impl Default for EarlyStoppingSection {
-    fn default() -> Self {
-        Self {
-            monitor: Monitor::ValLoss,
-            patience: 0,
-            min_delta: 0.0,
-        }
-    }
-}
-
-/// Why a training stopped before its last epoch, as `history.json` keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EarlyStop {
-    /// The last epoch trained.
-    pub epoch: usize,
-    /// The metric watched.
-    pub monitor: Monitor,
-    /// Its best epoch.
-    pub best_epoch: usize,
-    /// Its best value.
-    pub best: f64,
-    /// Epochs without improvement allowed.
-    pub patience: usize,
-    /// Least improvement counted.
-    pub min_delta: f64,
-}
-
-impl EarlyStop {
-    /// The line printed when the training stops.
-    pub fn line(&self) -> String {
-        format!(
-            "early stopping after epoch {}: {} has not improved by more than {} for {} epoch(s); best {:.4} at epoch {}",
-            self.epoch,
-            self.monitor.name(),
-            self.min_delta,
-            self.epoch - self.best_epoch,
-            self.best,
-            self.best_epoch
-        )
-    }
-}
 
 /// The strategy given to Burn's Learner; clones share what they decided.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
 
 /// A backend as named in configs and on the command line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", expecting = "a backend name")]
 pub enum BackendChoice {
     /// The most capable backend compiled in: a GPU one first.
@@ -33,6 +33,16 @@ pub enum BackendChoice {
 }
 
 impl BackendChoice {
+    /// Every backend name, as `--backend` lists them.
+    pub const ALL: [Self; 6] = [
+        Self::Auto,
+        Self::Cuda,
+        Self::Wgpu,
+        Self::Tch,
+        Self::Flex,
+        Self::Ndarray,
+    ];
+
     /// Every concrete backend, most preferred first (what `auto` walks): GPU
     /// backends, then the CPU ones from fastest to slowest on the notebook.
     const PREFERENCE: [Self; 5] = [Self::Cuda, Self::Wgpu, Self::Tch, Self::Flex, Self::Ndarray];
@@ -131,7 +141,13 @@ impl FromStr for BackendChoice {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Self, String> {
-        <Self as clap::ValueEnum>::from_str(name, false)
+        Self::ALL
+            .into_iter()
+            .find(|backend| backend.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.into_iter().map(Self::name).collect();
+                format!("`{name}` is not a backend: one of {}", names.join(", "))
+            })
     }
 }
 

@@ -10,12 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::backend::{BackendChoice, DeviceChoice};
 use crate::checkpoints::{complete_epochs, newest_loadable};
-use crate::config::{ConfigError, ExperimentFile};
-use crate::history::{History, read_steps_csv};
-use crate::runs::{RunDir, RunError, RunLock};
-use crate::text::one_line;
+use backend::{BackendChoice, DeviceChoice};
+use experiment::{ConfigError, ExperimentFile};
+use runs::history::{History, read_steps_csv};
+use runs::text::one_line;
+use runs::{RunDir, RunError, RunLock};
 
 /// Why a run cannot be resumed as asked.
 #[derive(Debug, thiserror::Error)]
@@ -136,8 +136,8 @@ pub fn prepare(
     {
         notes.push(format!(
             "the checkpoint of epoch {newest} is ahead of the run's record ({} and {} hold {recorded_epochs} whole epoch(s)), so it is not used",
-            crate::runs::HISTORY_FILE,
-            crate::runs::STEPS_FILE,
+            runs::HISTORY_FILE,
+            runs::STEPS_FILE,
         ));
     }
     // The backend the run trained on, not whatever `auto` means now.

@@ -18,7 +18,7 @@ use http_body_util::BodyExt;
 
 use super::error::{ApiError, BODY_LIMIT, BODY_TIMEOUT};
 use super::predictor::Predictors;
-use crate::inference::argmax;
+use inference::argmax;
 
 /// The single page: runs, a run, and the drawing pad, in plain HTML and JS.
 const PAGE: &str = include_str!("page.html");

@@ -18,7 +18,7 @@ pub struct History {
     pub test_accuracy: Option<f64>,
     /// Why the training stopped before its last epoch, when early stopping did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stopped_early: Option<crate::early_stopping::EarlyStop>,
+    pub stopped_early: Option<EarlyStop>,
 }
 
 /// What ran, where, when.
@@ -137,6 +137,87 @@ impl EpochRecord {
     }
 }
 
+/// `step,loss` lines, steps counted from 1 over the whole run.
+pub fn steps_csv(losses: &[f64]) -> String {
+    let mut csv = String::from("step,loss\n");
+    for (step, loss) in losses.iter().enumerate() {
+        csv.push_str(&format!("{},{loss}\n", step + 1));
+    }
+    csv
+}
+
+/// Reads the losses of a `steps.csv`.
+pub fn read_steps_csv(text: &str) -> Vec<f64> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(',')?.1.parse().ok())
+        .collect()
+}
+
+/// The validation metric early stopping watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", expecting = "a metric name")]
+pub enum Monitor {
+    /// Lower is better (Keras's default).
+    #[default]
+    ValLoss,
+    /// Higher is better.
+    ValAccuracy,
+}
+
+impl Monitor {
+    /// The name in configs and histories.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ValLoss => "val_loss",
+            Self::ValAccuracy => "val_accuracy",
+        }
+    }
+}
+
+/// Why a training stopped before its last epoch, as `history.json` keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStop {
+    /// The last epoch trained.
+    pub epoch: usize,
+    /// The metric watched.
+    pub monitor: Monitor,
+    /// Its best epoch.
+    pub best_epoch: usize,
+    /// Its best value.
+    pub best: f64,
+    /// Epochs without improvement allowed.
+    pub patience: usize,
+    /// Least improvement counted.
+    pub min_delta: f64,
+}
+
+impl EarlyStop {
+    /// The line printed when the training stops.
+    pub fn line(&self) -> String {
+        format!(
+            "early stopping after epoch {}: {} has not improved by more than {} for {} epoch(s); best {:.4} at epoch {}",
+            self.epoch,
+            self.monitor.name(),
+            self.min_delta,
+            self.epoch - self.best_epoch,
+            self.best,
+            self.best_epoch
+        )
+    }
+}
+
+#[cfg(test)]
+mod recorder_tests {
+    use super::*;
+
+    #[test]
+    fn steps_round_trip_through_csv() {
+        let losses = vec![2.5, 0.125, 1e-3];
+        assert_eq!(read_steps_csv(&steps_csv(&losses)), losses);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,33 +237,5 @@ mod tests {
             record.keras_line(3, 1875),
             "Epoch 1/3 - 1875/1875 - loss: 0.3337 - accuracy: 0.9428 - val_loss: 0.1457 - val_accuracy: 0.9580 - 6.1s"
         );
-    }
-}
-
-/// `step,loss` lines, steps counted from 1 over the whole run.
-pub fn steps_csv(losses: &[f64]) -> String {
-    let mut csv = String::from("step,loss\n");
-    for (step, loss) in losses.iter().enumerate() {
-        csv.push_str(&format!("{},{loss}\n", step + 1));
-    }
-    csv
-}
-
-/// Reads the losses of a `steps.csv`.
-pub fn read_steps_csv(text: &str) -> Vec<f64> {
-    text.lines()
-        .skip(1)
-        .filter_map(|line| line.split_once(',')?.1.parse().ok())
-        .collect()
-}
-
-#[cfg(test)]
-mod recorder_tests {
-    use super::*;
-
-    #[test]
-    fn steps_round_trip_through_csv() {
-        let losses = vec![2.5, 0.125, 1e-3];
-        assert_eq!(read_steps_csv(&steps_csv(&losses)), losses);
     }
 }
