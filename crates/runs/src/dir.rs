@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 /// The resolved experiment, as JSON.
 pub const CONFIG_FILE: &str = "config.json";
+/// Where run directories go unless `--artifacts` says otherwise.
+pub const DEFAULT_ARTIFACTS: &str = "artifacts";
 /// The final weights of the network (a Burn burnpack record).
 pub const WEIGHTS_FILE: &str = "model.bpk";
 /// The per-epoch history.

@@ -102,26 +102,113 @@ pub fn command() -> clap::Command {
     })
 }
 
-/// The overrides of `train`: argument and the config key it sets.
-const OVERRIDES: [(&str, &str); 11] = [
-    ("name", "name"),
-    ("seed", "seed"),
-    ("backend", "backend"),
-    ("device", "device"),
-    ("kernels", "kernels"),
-    ("epochs", "training.epochs"),
-    ("batch_size", "training.batch_size"),
-    ("learning_rate", "optimizer.learning_rate"),
-    ("scaling", "data.scaling"),
-    ("train_size", "data.train_size"),
-    ("test_size", "data.test_size"),
+/// One flag of `train` that overrides the experiment: its argument, the
+/// config key it sets (which its help names, with the default), whether
+/// `--resume` takes it, and how it sets the key. The one list of these flags:
+/// [`TrainArgs::apply`], [`TrainArgs::resume_request`] and the help read it.
+struct Override {
+    id: &'static str,
+    key: &'static str,
+    resumable: bool,
+    /// Sets the key from the flag if it was given; says whether it was.
+    apply: fn(&TrainArgs, &mut ExperimentFile) -> bool,
+}
+
+/// Copies `value` into `target` when the flag was given.
+fn set<T: Clone>(target: &mut T, value: &Option<T>) -> bool {
+    if let Some(value) = value {
+        *target = value.clone();
+    }
+    value.is_some()
+}
+
+const OVERRIDES: [Override; 12] = [
+    Override {
+        id: "name",
+        key: "name",
+        resumable: true,
+        apply: |args, file| set(&mut file.name, &args.name),
+    },
+    Override {
+        id: "seed",
+        key: "seed",
+        resumable: false,
+        apply: |args, file| set(&mut file.seed, &args.seed),
+    },
+    Override {
+        id: "backend",
+        key: "backend",
+        resumable: true,
+        apply: |args, file| set(&mut file.backend, &args.backend),
+    },
+    Override {
+        id: "device",
+        key: "device",
+        resumable: true,
+        apply: |args, file| set(&mut file.device, &args.device),
+    },
+    Override {
+        id: "kernels",
+        key: "kernels",
+        resumable: false,
+        apply: |args, file| set(&mut file.kernels, &args.kernels),
+    },
+    Override {
+        id: "epochs",
+        key: "training.epochs",
+        resumable: true,
+        apply: |args, file| set(&mut file.training.epochs, &args.epochs),
+    },
+    Override {
+        id: "batch_size",
+        key: "training.batch_size",
+        resumable: false,
+        apply: |args, file| set(&mut file.training.batch_size, &args.batch_size),
+    },
+    Override {
+        id: "learning_rate",
+        key: "optimizer.learning_rate",
+        resumable: false,
+        apply: |args, file| set(&mut file.optimizer.learning_rate, &args.learning_rate),
+    },
+    Override {
+        id: "scaling",
+        key: "data.scaling",
+        resumable: false,
+        apply: |args, file| set(&mut file.data.scaling, &args.scaling),
+    },
+    Override {
+        id: "train_size",
+        key: "data.train_size",
+        resumable: false,
+        apply: |args, file| set(&mut file.data.train_size, &args.train_size.map(Some)),
+    },
+    Override {
+        id: "test_size",
+        key: "data.test_size",
+        resumable: false,
+        apply: |args, file| set(&mut file.data.test_size, &args.test_size.map(Some)),
+    },
+    Override {
+        id: "data_dir",
+        key: "data.dir",
+        resumable: false,
+        apply: |args, file| set(&mut file.data.dir, &args.data.data_dir.clone().map(Some)),
+    },
 ];
+
+/// The flag as typed: `batch_size` is `--batch-size`.
+fn flag(id: &str) -> String {
+    format!("--{}", id.replace('_', "-"))
+}
 
 fn document_train(command: clap::Command) -> clap::Command {
     let defaults = serde_json::to_value(ExperimentFile::default()).unwrap_or_default();
     OVERRIDES
-        .into_iter()
-        .fold(command, |command, (id, key)| {
+        .iter()
+        // `--data-dir` is documented where it is declared, with `info`'s and `show`'s.
+        .filter(|flag| flag.id != "data_dir")
+        .fold(command, |command, &Override { id, key, .. }| {
             let default = key
                 .split('.')
                 .try_fold(&defaults, |value, part| value.get(part))
@@ -240,28 +327,8 @@ impl TrainArgs {
     /// `--set`s in order, then the flags.
     pub fn apply(&self, file: ExperimentFile) -> Result<ExperimentFile, ConfigError> {
         let mut file = file.set(&self.set)?;
-        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
-            if let Some(value) = value {
-                *target = value.clone();
-            }
-        }
-        set(&mut file.name, &self.name);
-        set(&mut file.seed, &self.seed);
-        set(&mut file.backend, &self.backend);
-        set(&mut file.device, &self.device);
-        set(&mut file.kernels, &self.kernels);
-        set(&mut file.training.epochs, &self.epochs);
-        set(&mut file.training.batch_size, &self.batch_size);
-        set(&mut file.optimizer.learning_rate, &self.learning_rate);
-        set(&mut file.data.scaling, &self.scaling);
-        if self.train_size.is_some() {
-            file.data.train_size = self.train_size;
-        }
-        if self.test_size.is_some() {
-            file.data.test_size = self.test_size;
-        }
-        if self.data.data_dir.is_some() {
-            file.data.dir.clone_from(&self.data.data_dir);
+        for flag in &OVERRIDES {
+            (flag.apply)(self, &mut file);
         }
         Ok(file)
     }
@@ -270,21 +337,15 @@ impl TrainArgs {
     /// the epochs, and the first flag given that it refuses (one that would
     /// make the resumed run another run).
     pub fn resume_request(&self) -> ResumeRequest {
-        let refused = [
-            ("--set", !self.set.is_empty()),
-            ("--seed", self.seed.is_some()),
-            ("--batch-size", self.batch_size.is_some()),
-            ("--learning-rate", self.learning_rate.is_some()),
-            ("--scaling", self.scaling.is_some()),
-            ("--train-size", self.train_size.is_some()),
-            ("--test-size", self.test_size.is_some()),
-            ("--data-dir", self.data.data_dir.is_some()),
-            ("--kernels", self.kernels.is_some()),
-        ];
+        let refused = OVERRIDES
+            .iter()
+            .filter(|flag| !flag.resumable)
+            .find(|flag| (flag.apply)(self, &mut ExperimentFile::default()))
+            .map(|over| flag(over.id));
         ResumeRequest {
-            refused: refused
-                .into_iter()
-                .find_map(|(flag, given)| given.then_some(flag)),
+            refused: (!self.set.is_empty())
+                .then(|| "--set".to_owned())
+                .or(refused),
             backend: self.backend,
             device: self.device,
             epochs: self.epochs,
@@ -398,7 +459,7 @@ pub struct EvalArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RunsArgs {
     /// The artifacts directory.
-    #[arg(long, value_name = "DIR", default_value = "artifacts")]
+    #[arg(long, value_name = "DIR", default_value = runs::DEFAULT_ARTIFACTS)]
     pub artifacts: PathBuf,
 }
 
@@ -434,7 +495,7 @@ pub struct CompareArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// The artifacts directory whose runs are served (read only).
-    #[arg(long, value_name = "DIR", default_value = "artifacts")]
+    #[arg(long, value_name = "DIR", default_value = runs::DEFAULT_ARTIFACTS)]
     pub artifacts: PathBuf,
     /// Address to listen on; anything but loopback makes the runs readable by others.
     #[arg(long, default_value = "127.0.0.1")]
@@ -454,6 +515,46 @@ mod tests {
         assert_eq!(parse_grid("2X3"), Ok((2, 3)));
         assert!(parse_grid("4*8").is_err());
         assert!(parse_grid("0x8").is_err());
+    }
+
+    /// Each override flag, given a value, sets its config key to it, and
+    /// `--resume` takes only the name, backend, device and epochs.
+    #[test]
+    fn every_override_sets_its_key() {
+        let samples = [
+            ("name", "x"),
+            ("seed", "7"),
+            ("backend", "ndarray"),
+            ("device", "cpu"),
+            ("kernels", "stock"),
+            ("epochs", "7"),
+            ("batch_size", "7"),
+            ("learning_rate", "0.5"),
+            ("scaling", "unit"),
+            ("train_size", "7"),
+            ("test_size", "7"),
+            ("data_dir", "/d"),
+        ];
+        assert_eq!(samples.len(), OVERRIDES.len());
+        for (over, (id, value)) in OVERRIDES.iter().zip(samples) {
+            assert_eq!(over.id, id);
+            let cli = Cli::try_parse_from(["trainer", "train", &flag(id), value]).unwrap();
+            let Command::Train(args) = cli.into_command() else {
+                panic!("not train");
+            };
+            let file = args.apply(ExperimentFile::default()).unwrap();
+            let json = serde_json::to_value(&file).unwrap();
+            let set = over
+                .key
+                .split('.')
+                .try_fold(&json, |value, part| value.get(part))
+                .unwrap_or_else(|| panic!("{id}: no key {}", over.key));
+            let set = set.as_str().map_or_else(|| set.to_string(), str::to_owned);
+            assert_eq!(set, value, "{id} sets {}", over.key);
+            let refused = args.resume_request().refused;
+            let resumable = ["name", "backend", "device", "epochs"].contains(&id);
+            assert_eq!(refused.is_none(), resumable, "{id}: {refused:?}");
+        }
     }
 
     #[test]

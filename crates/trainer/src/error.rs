@@ -45,14 +45,6 @@ pub enum Error {
     /// A training that stopped early or failed.
     #[error(transparent)]
     Training(#[from] TrainingError),
-    /// Final weights that could not be packed for writing.
-    #[error("{}: cannot save the weights", weights.display())]
-    WeightsNotSaved {
-        /// `model.bpk`.
-        weights: std::path::PathBuf,
-        /// Burn's reason.
-        source: burn::store::RecordError,
-    },
     /// The web server could not listen or stopped.
     #[error("cannot serve on {address}")]
     Serve {

@@ -34,7 +34,7 @@ pub enum ResumeError {
     )]
     Override {
         /// The flag, as typed.
-        flag: &'static str,
+        flag: String,
     },
     /// More epochs already trained than asked for.
     #[error("{}: already trained {done} epochs, more than the {asked} asked for", run.display())]
@@ -59,7 +59,7 @@ pub enum ResumeError {
 #[derive(Debug, Clone, Default)]
 pub struct ResumeRequest {
     /// A flag that would make the resumed run another run (`--seed`, ...).
-    pub refused: Option<&'static str>,
+    pub refused: Option<String>,
     /// `--backend`, when given.
     pub backend: Option<BackendChoice>,
     /// `--device`, when given.
@@ -95,8 +95,8 @@ pub fn prepare(
     experiment: &str,
     artifacts: &Path,
 ) -> Result<Resumption, ResumeError> {
-    if let Some(flag) = request.refused {
-        return Err(ResumeError::Override { flag });
+    if let Some(flag) = &request.refused {
+        return Err(ResumeError::Override { flag: flag.clone() });
     }
     let run = RunDir::latest_unfinished(artifacts, experiment)?.ok_or_else(|| {
         ResumeError::NothingToResume {

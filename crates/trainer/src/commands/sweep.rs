@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use crate::cli::{SweepArgs, TrainArgs};
+use crate::cli::SweepArgs;
 use crate::compare::{Compared, save_picture, table};
 use crate::error::Error;
 use crate::sweep::{PICTURE_FILE, Point, grid, train_command, write_summary};
 use experiment::ExperimentFile;
-use runs::create_sweep_dir;
+use runs::{DEFAULT_ARTIFACTS, create_sweep_dir};
 
 /// Trains (or, with `--dry-run`, prints) every point of the grid.
 pub fn run(args: &SweepArgs) -> Result<(), Error> {
@@ -43,8 +43,11 @@ pub fn run(args: &SweepArgs) -> Result<(), Error> {
         }
         return Ok(());
     }
-    let artifacts = args.artifacts.as_deref().unwrap_or(Path::new("artifacts"));
-    let dir = create_sweep_dir(artifacts, &name.unwrap_or(base.name))?;
+    let artifacts = args
+        .artifacts
+        .as_deref()
+        .unwrap_or(Path::new(DEFAULT_ARTIFACTS));
+    let dir = create_sweep_dir(artifacts, name.as_ref().unwrap_or(&base.name))?;
     let mut trained = Vec::new();
     for (index, point) in points.iter().enumerate() {
         let settings: Vec<String> = point.iter().map(ToString::to_string).collect();
@@ -54,12 +57,7 @@ pub fn run(args: &SweepArgs) -> Result<(), Error> {
             points.len(),
             settings.join(" ")
         );
-        let run = super::train::run(&TrainArgs {
-            config: args.config.clone(),
-            artifacts: Some(artifacts.to_owned()),
-            set: point.clone(),
-            ..TrainArgs::default()
-        })?;
+        let run = super::train::train(base.clone().set(point)?.validate()?, artifacts)?;
         trained.push(Point {
             assignments: point.clone(),
             run,
