@@ -5,6 +5,14 @@ use std::path::{Path, PathBuf};
 
 /// The resolved experiment, as JSON.
 pub const CONFIG_FILE: &str = "config.json";
+/// A finished run's training curves (loss and accuracy per epoch).
+pub const CURVES_FILE: &str = "curves.png";
+/// A finished run's confusion matrix on its validation data.
+pub const CONFUSION_FILE: &str = "confusion.png";
+/// A finished run's misread validation digits.
+pub const MISTAKES_FILE: &str = "mistakes.png";
+/// Every picture of a finished run, as the web app lists them.
+pub const PICTURES: [&str; 3] = [CURVES_FILE, CONFUSION_FILE, MISTAKES_FILE];
 /// Where run directories go unless `--artifacts` says otherwise.
 pub const DEFAULT_ARTIFACTS: &str = "artifacts";
 /// The final weights of the network (a Burn burnpack record).

@@ -208,7 +208,7 @@ impl EarlyStop {
 }
 
 #[cfg(test)]
-mod recorder_tests {
+mod tests {
     use super::*;
 
     #[test]
@@ -216,11 +216,6 @@ mod recorder_tests {
         let losses = vec![2.5, 0.125, 1e-3];
         assert_eq!(read_steps_csv(&steps_csv(&losses)), losses);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn the_epoch_line_reads_like_keras() {

@@ -14,8 +14,7 @@ use runs::history::{EpochRecord, History, read_steps_csv};
 
 use super::error::ApiError;
 
-/// The pictures a run's page may ask for: those `artifacts::save` writes.
-pub const PICTURES: [&str; 3] = ["curves.png", "confusion.png", "mistakes.png"];
+use runs::PICTURES;
 
 /// The runs under one artifacts directory.
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ pub enum ApiError {
     #[error("no finished run to predict with: train one first")]
     NoFinishedRun,
     /// A picture name outside a run's pictures.
-    #[error("no picture `{0}` in this run (curves.png, confusion.png, mistakes.png)")]
+    #[error("no picture `{0}` in this run ({names})", names = runs::PICTURES.join(", "))]
     NoPicture(String),
     /// An upload that is not a usable PNG or JPEG.
     #[error("bad picture: {0}")]

@@ -14,7 +14,7 @@ use experiment::Experiment;
 use inference::ConfusionMatrix;
 use inference::{argmax, predict_probabilities};
 use runs::history::{History, read_steps_csv};
-use runs::{RunDir, write_atomic};
+use runs::{CONFUSION_FILE, CURVES_FILE, MISTAKES_FILE, RunDir, write_atomic};
 
 /// The grid of misclassified digits in `mistakes.png`.
 const MISTAKE_GRID: (usize, usize) = (6, 10);
@@ -31,7 +31,7 @@ pub fn save(
     let step_losses = std::fs::read_to_string(run.steps())
         .map(|text| read_steps_csv(&text))
         .unwrap_or_default();
-    save_curves(&run.file("curves.png"), &history.epochs, &step_losses)?;
+    save_curves(&run.file(CURVES_FILE), &history.epochs, &step_losses)?;
     let predicted: Vec<usize> = predict_probabilities(
         net,
         test,
@@ -44,8 +44,8 @@ pub fn save(
     .collect();
     let confusion = ConfusionMatrix::new(test.labels(), &predicted);
     write_atomic(&run.file("confusion.csv"), confusion.to_csv().as_bytes())?;
-    save_confusion(&run.file("confusion.png"), &confusion)?;
-    save_mistakes(&run.file("mistakes.png"), test, &predicted)
+    save_confusion(&run.file(CONFUSION_FILE), &confusion)?;
+    save_mistakes(&run.file(MISTAKES_FILE), test, &predicted)
 }
 
 /// A grid of the first misclassified test digits, captioned `true → predicted`.

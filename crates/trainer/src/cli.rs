@@ -487,7 +487,7 @@ pub struct CompareArgs {
     #[arg(required = true, value_name = "RUN_OR_EXPERIMENT")]
     pub runs: Vec<PathBuf>,
     /// The picture of their validation curves.
-    #[arg(short, long, value_name = "FILE", default_value = "compare.png")]
+    #[arg(short, long, value_name = "FILE", default_value = crate::sweep::PICTURE_FILE)]
     pub output: PathBuf,
 }
 
