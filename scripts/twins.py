@@ -23,7 +23,7 @@ import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DATA = os.path.join(ROOT, "data", "mnist")
-# burnist's defaults for the keys a config may leave out (crates/trainer/src/config.rs).
+# burnist's defaults for the keys a config may leave out (crates/experiment/src/file.rs).
 DEFAULTS = {"epochs": 3, "batch_size": 32, "scaling": "raw"}
 
 

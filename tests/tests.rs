@@ -10,6 +10,7 @@ mod cli;
 mod errors;
 mod experiments;
 mod help;
+mod layout;
 mod pictures;
 mod readme;
 mod reliability;

@@ -304,17 +304,18 @@ impl SelectedBackend {
 /// needs `unsafe` since Rust 2024, so the process instead replaces itself,
 /// once, by the same command with a private runtime directory (same pid:
 /// signals and exit codes are unchanged). Returns when nothing is needed
-/// or the directory cannot be made.
+/// or the directory cannot be made, and with a warning for the caller to
+/// show when the command could not be run again.
 #[cfg(all(target_os = "linux", feature = "wgpu"))]
-pub fn ensure_runtime_dir() {
+pub fn ensure_runtime_dir() -> Option<String> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     use std::os::unix::process::CommandExt;
     const VARIABLE: &str = "XDG_RUNTIME_DIR";
     if std::env::var_os(VARIABLE).is_some() {
-        return;
+        return None;
     }
     let (Ok(exe), Ok(me)) = (std::env::current_exe(), std::fs::metadata("/proc/self")) else {
-        return;
+        return None;
     };
     // One directory per user, reused, and only if it is this user's alone.
     let dir = std::env::temp_dir().join(format!("burnist-runtime-{}", me.uid()));
@@ -322,18 +323,20 @@ pub fn ensure_runtime_dir() {
     let private = std::fs::symlink_metadata(&dir)
         .is_ok_and(|meta| meta.is_dir() && meta.uid() == me.uid() && meta.mode() & 0o077 == 0);
     if !private {
-        return;
+        return None;
     }
     let err = std::process::Command::new(exe)
         .args(std::env::args_os().skip(1))
         .env(VARIABLE, &dir)
         .exec();
-    eprintln!("warning: could not set {VARIABLE} for Vulkan: {err}");
+    Some(format!("could not set {VARIABLE} for Vulkan: {err}"))
 }
 
 /// Without wgpu (or off Linux) no Vulkan loader wants the variable.
 #[cfg(not(all(target_os = "linux", feature = "wgpu")))]
-pub fn ensure_runtime_dir() {}
+pub fn ensure_runtime_dir() -> Option<String> {
+    None
+}
 
 /// What a GPU runtime says about the device it opened.
 struct Adapter {

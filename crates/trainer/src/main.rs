@@ -14,7 +14,9 @@ use trainer::commands;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    backend::ensure_runtime_dir();
+    if let Some(warning) = backend::ensure_runtime_dir() {
+        eprintln!("warning: {warning}");
+    }
     // A bug or a backend that panics still ends in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let message = info
