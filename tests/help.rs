@@ -30,7 +30,7 @@ fn help(args: &[&str]) -> String {
 fn the_help_texts_say_what_each_option_means_and_its_default() {
     insta::assert_snapshot!("trainer", help(&["--help"]));
     for command in [
-        "train", "predict", "info", "show", "eval", "runs", "sweep", "compare", "serve",
+        "train", "predict", "info", "show", "eval", "runs", "sweep", "compare", "serve", "export",
     ] {
         insta::assert_snapshot!(command, help(&[command, "--help"]));
     }

@@ -8,6 +8,7 @@ mod util;
 mod backends;
 mod cli;
 mod errors;
+mod exchange;
 mod experiments;
 mod help;
 mod layout;

@@ -23,8 +23,10 @@ pub enum PixelScaling {
 }
 
 impl PixelScaling {
-    const MNIST_MEAN: f32 = 0.1307;
-    const MNIST_STD: f32 = 0.3081;
+    /// MNIST's mean pixel, in 0..1 (`standard` subtracts it).
+    pub const MNIST_MEAN: f32 = 0.1307;
+    /// MNIST's pixel standard deviation, in 0..1 (`standard` divides by it).
+    pub const MNIST_STD: f32 = 0.3081;
 
     /// The input value of one pixel.
     #[inline(always)]

@@ -431,6 +431,61 @@ enum Flow {
     Flat(Tensor<2>),
 }
 
+/// A tensor copied to the host: its shape and its values in row-major order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTensor {
+    /// Burn's shape.
+    pub shape: Vec<usize>,
+    /// The values, row-major.
+    pub values: Vec<f32>,
+}
+
+impl HostTensor {
+    fn of<const D: usize>(tensor: Tensor<D>) -> Self {
+        let data = tensor.into_data().convert::<f32>();
+        Self {
+            shape: data.shape().to_vec(),
+            values: data.try_to_vec::<f32>().unwrap_or_default(),
+        }
+    }
+}
+
+/// What one layer of a [`KerasNet`] has learned, on the host, in Burn's
+/// layouts: what an exporter needs beside the layer list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LayerWeights {
+    /// Pooling, flatten, dropout: nothing learned.
+    None,
+    /// `conv2d`: weight `[filters, channels, k, k]` (PyTorch's and ONNX's
+    /// layout too), bias `[filters]`.
+    Conv2d {
+        /// The kernels.
+        weight: HostTensor,
+        /// One per filter.
+        bias: HostTensor,
+    },
+    /// `dense`: weight `[inputs, units]` (PyTorch's `Linear` holds its
+    /// transpose), bias `[units]`.
+    Dense {
+        /// The matrix.
+        weight: HostTensor,
+        /// One per unit.
+        bias: HostTensor,
+    },
+    /// `batch_norm`: per channel (or feature) scale, shift and the running
+    /// statistics that inference uses.
+    BatchNorm {
+        /// Scale (gamma).
+        gamma: HostTensor,
+        /// Shift (beta).
+        beta: HostTensor,
+        /// Running mean.
+        mean: HostTensor,
+        /// Running variance.
+        variance: HostTensor,
+    },
+}
+
 /// A Keras `Sequential` network of checked layers (see [`KerasNetConfig`]).
 #[derive(Module, Debug)]
 pub struct KerasNet {
@@ -515,6 +570,36 @@ impl KerasNet {
                 .init(&logits.device())
                 .forward(logits, targets),
         }
+    }
+
+    /// Each layer's learned values, in the order of the layer list.
+    pub fn weights(&self) -> Vec<LayerWeights> {
+        let bias = |bias: &Option<Param<Tensor<1>>>| {
+            HostTensor::of(bias.as_ref().expect("Keras layers have a bias").val())
+        };
+        self.layers
+            .iter()
+            .map(|layer| match layer {
+                Layer::Conv2d(conv) => LayerWeights::Conv2d {
+                    weight: HostTensor::of(conv.conv.weight.val()),
+                    bias: bias(&conv.conv.bias),
+                },
+                Layer::Dense(dense) => LayerWeights::Dense {
+                    weight: HostTensor::of(dense.linear.weight.val()),
+                    bias: bias(&dense.linear.bias),
+                },
+                Layer::BatchNorm(norm) => LayerWeights::BatchNorm {
+                    gamma: HostTensor::of(norm.gamma.val()),
+                    beta: HostTensor::of(norm.beta.val()),
+                    mean: HostTensor::of(norm.running_mean.value()),
+                    variance: HostTensor::of(norm.running_var.value()),
+                },
+                Layer::MaxPool2d(_)
+                | Layer::AvgPool2d(_)
+                | Layer::Flatten(_)
+                | Layer::Dropout(_) => LayerWeights::None,
+            })
+            .collect()
     }
 
     /// Class probabilities `[B, classes]`, each row summing to 1 (Keras's softmax output).

@@ -51,6 +51,14 @@ pub enum RunError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A file to write in a directory that does not exist.
+    #[error("{}: cannot write: no directory {}", path.display(), dir.display())]
+    NoDirectory {
+        /// The file.
+        path: PathBuf,
+        /// Its missing directory.
+        dir: PathBuf,
+    },
     /// No run directory there.
     #[error("{}: no such run directory", path.display())]
     Missing {
@@ -360,6 +368,13 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), RunError> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    // Said plainly: the temporary file's error would name its random path.
+    if !dir.is_dir() {
+        return Err(RunError::NoDirectory {
+            path: path.to_owned(),
+            dir: dir.to_owned(),
+        });
+    }
     let mut builder = tempfile::Builder::new();
     // Read-write for everyone, narrowed by the umask when the OS creates the
     // file, as for any file a program opens with `O_CREAT`.

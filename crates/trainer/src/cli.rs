@@ -90,6 +90,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Serve a web page: browse runs, watch a training live, draw a digit for a run to read.
     Serve(ServeArgs),
+    /// Write a run's model for other runtimes: ONNX, or the weights of its PyTorch twin as safetensors.
+    Export(ExportArgs),
 }
 
 /// The clap command of [`Cli`], its help completed: each override of `train`
@@ -366,8 +368,9 @@ pub struct PredictArgs {
     /// directory: every image in it) instead of the test split.
     #[arg(short, long, value_name = "FILE", num_args = 1..)]
     pub image: Vec<PathBuf>,
-    /// With --image: one JSON object per line, `{"file", "digit", "probabilities"}`.
-    #[arg(long, requires = "image")]
+    /// One JSON object per line and nothing else: with --image `{"file", "digit",
+    /// "probabilities"}`, else the first N test images `{"index", "label", "digit", "probabilities"}`.
+    #[arg(long, conflicts_with = "repeat")]
     pub json: bool,
     /// Predict the test split this many times and also report the median
     /// speed of the passes after the first (warm: threads started, memory
@@ -489,6 +492,30 @@ pub struct CompareArgs {
     /// The picture of their validation curves.
     #[arg(short, long, value_name = "FILE", default_value = crate::sweep::PICTURE_FILE)]
     pub output: PathBuf,
+}
+
+/// `trainer export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// A run directory, or an experiment directory (its latest finished run).
+    #[arg(short, long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// onnx: the network from raw pixels to probabilities (opset 17); safetensors: the weights as
+    /// the state dict of the network's PyTorch `nn.Sequential` twin.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
+    pub format: ExportFormat,
+    /// The file to write [default: model.onnx or model.safetensors in the run directory].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What `trainer export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// An ONNX model.
+    Onnx,
+    /// A safetensors file of PyTorch-named weights.
+    Safetensors,
 }
 
 /// `trainer serve`.

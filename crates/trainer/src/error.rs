@@ -42,6 +42,9 @@ pub enum Error {
     /// A run that cannot be reopened or read back.
     #[error(transparent)]
     Inference(#[from] InferenceError),
+    /// A model that could not be written for another runtime.
+    #[error(transparent)]
+    Exchange(#[from] exchange::ExchangeError),
     /// A training that stopped early or failed.
     #[error(transparent)]
     Training(#[from] TrainingError),

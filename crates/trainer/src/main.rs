@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => commands::sweep::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::Export(args) => commands::export::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

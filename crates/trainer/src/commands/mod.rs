@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod eval;
+pub mod export;
 pub mod info;
 pub mod predict;
 pub mod runs;

@@ -29,6 +29,18 @@ fn predict_test_split(loaded: &LoadedRun, args: &PredictArgs) -> Result<()> {
     let rows = loaded.predict(&test)?;
     let seconds = started.elapsed().as_secs_f64();
     let shown = args.first.min(rows.len());
+    if args.json {
+        for (index, (row, label)) in rows[..shown].iter().zip(test.labels()).enumerate() {
+            let line = serde_json::json!({
+                "index": index,
+                "label": label,
+                "digit": argmax(row),
+                "probabilities": row,
+            });
+            println!("{line}");
+        }
+        return Ok(());
+    }
     println!(
         "run {} on {} ({})",
         loaded.run.path().display(),

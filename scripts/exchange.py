@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Checks a run's exported models outside burnist, against its own predictions.
+
+    python scripts/exchange.py RUN_DIR PREDICTIONS.jsonl [--onnx FILE] [--safetensors FILE]
+
+PREDICTIONS.jsonl is `trainer predict --run RUN_DIR --json --first N`. The
+ONNX model runs in onnxruntime on the same N test images, fed raw 0..255
+pixels (the scaling is inside the graph); the safetensors file loads, strictly,
+into the run's PyTorch twin (`twin` below: the idiomatic nn.Sequential of its
+layer list), fed the scaled pixels. Each must give burnist's probabilities
+within TOLERANCE; the script prints the largest difference and exits 1 if
+one is larger. Needs numpy, onnx, onnxruntime, torch and safetensors.
+"""
+
+import argparse
+import gzip
+import json
+import pathlib
+import sys
+
+import numpy as np
+
+# Largest absolute difference allowed between two probabilities. burnist,
+# onnxruntime and PyTorch sum the same float32 products in different orders
+# (and with or without FMA): each logit differs by a few ulps of the largest
+# partial sum, about 1e-6 relative; through the softmax a probability moves by
+# at most that times the logit's size. 1e-4 leaves room for logits of several
+# hundred (raw 0..255 pixels); a wrong layout, scaling or weight is off by 1e-2
+# or more.
+TOLERANCE = 1e-4
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+def test_images(root, count):
+    """The first `count` MNIST test images as float32 [count, 1, 28, 28], 0..255."""
+    folder = root / "data" / "mnist"
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"):
+        path = folder / name
+        if path.exists():
+            raw = path.read_bytes()
+            if name.endswith(".gz"):
+                raw = gzip.decompress(raw)
+            pixels = np.frombuffer(raw, dtype=np.uint8, offset=16)
+            return pixels[: count * 784].reshape(count, 1, 28, 28).astype(np.float32)
+    sys.exit(f"no MNIST test images under {folder}")
+
+
+def scale(pixels, scaling):
+    """The pixels as burnist's batcher scales them."""
+    if scaling == "raw":
+        return pixels
+    unit = pixels / np.float32(255.0)
+    if scaling == "unit":
+        return unit
+    return (unit - np.float32(MNIST_MEAN)) / np.float32(MNIST_STD)
+
+
+def twin(layers):
+    """The PyTorch twin of a burnist layer list: one module per layer, each
+    relu/sigmoid/tanh its own module after its layer, no softmax module."""
+    import torch.nn as nn
+
+    modules, channels, side, features = [], 1, 28, None
+    activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+    for layer in layers:
+        kind = layer["type"]
+        if kind == "conv2d":
+            k, stride = layer["kernel_size"], layer.get("strides", 1)
+            pad = k // 2 if layer.get("padding", "valid") == "same" else 0
+            modules.append(nn.Conv2d(channels, layer["filters"], k, stride=stride, padding=pad))
+            channels, side = layer["filters"], (side + 2 * pad - k) // stride + 1
+        elif kind in ("max_pool2d", "avg_pool2d"):
+            size = layer["pool_size"]
+            stride = layer.get("strides") or size
+            pool = nn.MaxPool2d if kind == "max_pool2d" else nn.AvgPool2d
+            modules.append(pool(size, stride=stride))
+            side = (side - size) // stride + 1
+        elif kind == "flatten":
+            modules.append(nn.Flatten())
+            features = channels * side * side
+        elif kind == "dropout":
+            modules.append(nn.Dropout(layer["rate"]))
+        elif kind == "dense":
+            modules.append(nn.Linear(features, layer["units"]))
+            features = layer["units"]
+        elif kind == "batch_norm":
+            eps, momentum = layer.get("epsilon", 1e-3), 1 - layer.get("momentum", 0.99)
+            if features is None:
+                modules.append(nn.BatchNorm2d(channels, eps=eps, momentum=momentum))
+            else:
+                modules.append(nn.BatchNorm1d(features, eps=eps, momentum=momentum))
+        else:
+            sys.exit(f"unknown layer type {kind}")
+        activation = layer.get("activation", "linear")
+        if activation in activations:
+            modules.append(activations[activation]())
+    return nn.Sequential(*modules)
+
+
+def compare(what, probabilities, expected):
+    worst = float(np.max(np.abs(probabilities - expected)))
+    agree = float(np.mean(probabilities.argmax(1) == expected.argmax(1)))
+    print(f"{what}: {len(expected)} images, largest difference {worst:.2e} "
+          f"(tolerance {TOLERANCE:.0e}), same digit for {agree:.4f}")
+    return worst <= TOLERANCE
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=pathlib.Path)
+    parser.add_argument("predictions", type=pathlib.Path)
+    parser.add_argument("--onnx", type=pathlib.Path)
+    parser.add_argument("--safetensors", type=pathlib.Path)
+    args = parser.parse_args()
+
+    rows = [json.loads(line) for line in args.predictions.read_text().splitlines() if line]
+    expected = np.array([row["probabilities"] for row in rows], dtype=np.float32)
+    assert [row["index"] for row in rows] == list(range(len(rows))), "test images in order"
+    config = json.loads((args.run / "config.json").read_text())
+    scaling = config.get("data", {}).get("scaling", "raw")
+    pixels = test_images(pathlib.Path(__file__).resolve().parent.parent, len(rows))
+    ok = True
+
+    if args.onnx:
+        import onnx
+        import onnxruntime
+
+        model = onnx.load(str(args.onnx))
+        onnx.checker.check_model(model, full_check=True)
+        meta = {entry.key: entry.value for entry in model.metadata_props}
+        assert meta["burnist.scaling"] == scaling, meta
+        session = onnxruntime.InferenceSession(str(args.onnx), providers=["CPUExecutionProvider"])
+        (output,) = session.run(["probabilities"], {"pixels": pixels})
+        ok &= compare("onnxruntime", output, expected)
+
+    if args.safetensors:
+        import torch
+        from safetensors.torch import load_file
+
+        net = twin(config["model"]["layers"])
+        net.load_state_dict(load_file(str(args.safetensors)), strict=True)
+        net.eval()
+        with torch.no_grad():
+            logits = net(torch.from_numpy(scale(pixels, scaling)))
+            output = torch.softmax(logits, dim=1).numpy()
+        ok &= compare("pytorch twin", output, expected)
+
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
