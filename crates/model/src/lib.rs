@@ -486,6 +486,39 @@ pub enum LayerWeights {
     },
 }
 
+/// `param` holding `host`'s values, if the shapes agree (same id, same
+/// device, same gradient setting).
+fn replace<const D: usize>(param: &mut Param<Tensor<D>>, host: &HostTensor) -> Result<(), String> {
+    let shape = param.shape().dims::<D>().to_vec();
+    if shape != host.shape || host.values.len() != host.shape.iter().product::<usize>() {
+        return Err(format!(
+            "a tensor of shape {:?} where the layer holds {shape:?}",
+            host.shape
+        ));
+    }
+    let data = TensorData::new(host.values.clone(), host.shape.clone());
+    *param = param.clone().map(|old| {
+        let grad = old.is_require_grad();
+        Tensor::from_data(data, &old.device()).set_require_grad(grad)
+    });
+    Ok(())
+}
+
+/// [`replace`] for a running statistic.
+fn replace_state(state: &mut RunningState<Tensor<1>>, host: &HostTensor) -> Result<(), String> {
+    let old = state.value();
+    let shape = old.shape().dims::<1>().to_vec();
+    if shape != host.shape {
+        return Err(format!(
+            "a tensor of shape {:?} where the layer holds {shape:?}",
+            host.shape
+        ));
+    }
+    let data = TensorData::new(host.values.clone(), host.shape.clone());
+    state.update(Tensor::from_data(data, &old.device()));
+    Ok(())
+}
+
 /// A Keras `Sequential` network of checked layers (see [`KerasNetConfig`]).
 #[derive(Module, Debug)]
 pub struct KerasNet {
@@ -600,6 +633,73 @@ impl KerasNet {
                 | Layer::Dropout(_) => LayerWeights::None,
             })
             .collect()
+    }
+
+    /// The same network holding `weights` (as [`KerasNet::weights`] gives
+    /// them, one entry per layer), each tensor checked against the shape of
+    /// the parameter it replaces.
+    pub fn with_weights(mut self, weights: &[LayerWeights]) -> Result<Self, LayerError> {
+        let wrong = |index: usize, kind: &'static str, reason: String| LayerError {
+            index,
+            kind,
+            key: "weights",
+            reason,
+        };
+        if weights.len() != self.layers.len() {
+            return Err(wrong(
+                0,
+                "",
+                format!(
+                    "{} layers of weights for {} layers",
+                    weights.len(),
+                    self.layers.len()
+                ),
+            ));
+        }
+        for (index, (layer, weights)) in self.layers.iter_mut().zip(weights).enumerate() {
+            let kind = match layer {
+                Layer::Conv2d(_) => "conv2d",
+                Layer::MaxPool2d(_) => "max_pool2d",
+                Layer::AvgPool2d(_) => "avg_pool2d",
+                Layer::Flatten(_) => "flatten",
+                Layer::Dropout(_) => "dropout",
+                Layer::Dense(_) => "dense",
+                Layer::BatchNorm(_) => "batch_norm",
+            };
+            let set = |tensor: &mut Param<Tensor<1>>, host: &HostTensor| replace(tensor, host);
+            let result = match (layer, weights) {
+                (Layer::Conv2d(conv), LayerWeights::Conv2d { weight, bias }) => {
+                    replace(&mut conv.conv.weight, weight)
+                        .and_then(|()| set(conv.conv.bias.as_mut().expect("a bias"), bias))
+                }
+                (Layer::Dense(dense), LayerWeights::Dense { weight, bias }) => {
+                    replace(&mut dense.linear.weight, weight)
+                        .and_then(|()| set(dense.linear.bias.as_mut().expect("a bias"), bias))
+                }
+                (
+                    Layer::BatchNorm(norm),
+                    LayerWeights::BatchNorm {
+                        gamma,
+                        beta,
+                        mean,
+                        variance,
+                    },
+                ) => set(&mut norm.gamma, gamma)
+                    .and_then(|()| set(&mut norm.beta, beta))
+                    .and_then(|()| replace_state(&mut norm.running_mean, mean))
+                    .and_then(|()| replace_state(&mut norm.running_var, variance)),
+                (
+                    Layer::MaxPool2d(_)
+                    | Layer::AvgPool2d(_)
+                    | Layer::Flatten(_)
+                    | Layer::Dropout(_),
+                    LayerWeights::None,
+                ) => Ok(()),
+                _ => Err("weights of another layer type".to_owned()),
+            };
+            result.map_err(|reason| wrong(index, kind, reason))?;
+        }
+        Ok(self)
     }
 
     /// Class probabilities `[B, classes]`, each row summing to 1 (Keras's softmax output).

@@ -11,6 +11,7 @@ backend_tests!(
     outputs_one_probability_row_per_image,
     starts_from_keras_initialisation,
     one_seed_is_one_starting_point,
+    weights_move_between_networks,
 );
 
 fn has_the_notebooks_13610_parameters(device: &Device) {
@@ -436,4 +437,35 @@ fn impossible_layer_lists_are_refused() {
     let mut all_dropped = keras_convnet();
     all_dropped[5] = LayerConfig::Dropout { rate: 1.0 };
     assert_eq!(at(all_dropped), (5, "rate"));
+}
+
+/// What one network learned, given to another of the same layers, makes it
+/// compute the same thing; weights of another shape are refused by layer.
+fn weights_move_between_networks(device: &Device) {
+    let layers: Vec<LayerConfig> = serde_json::from_str(
+        r#"[{"type":"conv2d","filters":4,"kernel_size":3,"activation":"relu"},
+            {"type":"batch_norm"},{"type":"max_pool2d","pool_size":2},{"type":"flatten"},
+            {"type":"dropout","rate":0.5},{"type":"dense","units":10,"activation":"softmax"}]"#,
+    )
+    .unwrap();
+    let config = KerasNetConfig::new().with_layers(layers);
+    let source = config.init(1, device).unwrap();
+    let target = config.init(2, device).unwrap();
+    assert_ne!(source.weights(), target.weights());
+    let moved = target.with_weights(&source.weights()).unwrap();
+    assert_eq!(moved.weights(), source.weights());
+    let images = Tensor::<4>::random(
+        [3, 1, 28, 28],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        device,
+    );
+    let (a, b) = (
+        source.probabilities(images.clone()),
+        moved.probabilities(images),
+    );
+    a.into_data().assert_eq(&b.into_data(), true);
+
+    let notebook = KerasNetConfig::new().init(1, device).unwrap();
+    let err = notebook.with_weights(&source.weights()).unwrap_err();
+    assert_eq!((err.index, err.kind, err.key), (0, "", "weights"), "{err}");
 }
