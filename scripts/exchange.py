@@ -2,6 +2,8 @@
 """Checks a run's exported models outside burnist, against its own predictions.
 
     python scripts/exchange.py RUN_DIR PREDICTIONS.jsonl [--onnx FILE] [--safetensors FILE]
+    python scripts/exchange.py --torch-model OUT.onnx
+
 
 PREDICTIONS.jsonl is `trainer predict --run RUN_DIR --json --first N`. The
 ONNX model runs in onnxruntime on the same N test images, fed raw 0..255
@@ -10,6 +12,12 @@ into the run's PyTorch twin (`twin` below: the idiomatic nn.Sequential of its
 layer list), fed the scaled pixels. Each must give burnist's probabilities
 within TOLERANCE; the script prints the largest difference and exits 1 if
 one is larger. Needs numpy, onnx, onnxruntime, torch and safetensors.
+
+With --torch-model, it trains a small PyTorch nn.Sequential instead (conv 8
+relu, max-pool, flatten, dense 10: one epoch over 2,000 training images, x/255
+pixels, seed 0), writes it with torch.onnx.export and prints its accuracy on
+the first 1,000 test images as `{"accuracy": A, "images": 1000}`: what
+`trainer import` must then reproduce.
 """
 
 import argparse
@@ -32,18 +40,65 @@ TOLERANCE = 1e-4
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
-def test_images(root, count):
-    """The first `count` MNIST test images as float32 [count, 1, 28, 28], 0..255."""
-    folder = root / "data" / "mnist"
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"):
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def idx(stem, offset):
+    """The bytes after the header of an MNIST IDX file, gzipped or not."""
+    folder = ROOT / "data" / "mnist"
+    for name in (stem + ".gz", stem):
         path = folder / name
         if path.exists():
             raw = path.read_bytes()
             if name.endswith(".gz"):
                 raw = gzip.decompress(raw)
-            pixels = np.frombuffer(raw, dtype=np.uint8, offset=16)
-            return pixels[: count * 784].reshape(count, 1, 28, 28).astype(np.float32)
-    sys.exit(f"no MNIST test images under {folder}")
+            return np.frombuffer(raw, dtype=np.uint8, offset=offset)
+    sys.exit(f"no {stem} under {folder}")
+
+
+def images(split, count):
+    """The first `count` images of `split` (train, t10k) as float32 [count, 1, 28, 28], 0..255."""
+    pixels = idx(f"{split}-images-idx3-ubyte", 16)
+    return pixels[: count * 784].reshape(count, 1, 28, 28).astype(np.float32)
+
+
+def labels(split, count):
+    """The first `count` labels of `split`."""
+    return idx(f"{split}-labels-idx1-ubyte", 8)[:count].astype(np.int64)
+
+
+def torch_model(out):
+    """Trains a small PyTorch twin, exports it to `out` (ONNX) and prints its accuracy."""
+    import warnings
+
+    import torch
+    import torch.nn as nn
+
+    # torch 2.9 warns that its TorchScript exporter is not the default any
+    # more; the other one needs onnxscript, and both write these operators.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    net = nn.Sequential(
+        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 13 * 13, 10)
+    )
+    x = torch.from_numpy(images("train", 2000) / np.float32(255.0))
+    y = torch.from_numpy(labels("train", 2000))
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for start in range(0, len(x), 32):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(net(x[start : start + 32]), y[start : start + 32])
+        loss.backward()
+        optimizer.step()
+    net.eval()
+    test = torch.from_numpy(images("t10k", 1000) / np.float32(255.0))
+    with torch.no_grad():
+        accuracy = float((net(test).argmax(1).numpy() == labels("t10k", 1000)).mean())
+    torch.onnx.export(
+        net, (test[:1],), str(out), input_names=["pixels"], output_names=["logits"],
+        dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False,
+    )
+    print(json.dumps({"accuracy": accuracy, "images": 1000}))
 
 
 def scale(pixels, scaling):
@@ -108,18 +163,23 @@ def compare(what, probabilities, expected):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=pathlib.Path)
-    parser.add_argument("predictions", type=pathlib.Path)
+    parser.add_argument("run", type=pathlib.Path, nargs="?")
+    parser.add_argument("predictions", type=pathlib.Path, nargs="?")
     parser.add_argument("--onnx", type=pathlib.Path)
     parser.add_argument("--safetensors", type=pathlib.Path)
+    parser.add_argument("--torch-model", type=pathlib.Path, metavar="OUT.onnx")
     args = parser.parse_args()
+    if args.torch_model:
+        return torch_model(args.torch_model)
+    if not (args.run and args.predictions):
+        parser.error("RUN and PREDICTIONS are needed to check exports")
 
     rows = [json.loads(line) for line in args.predictions.read_text().splitlines() if line]
     expected = np.array([row["probabilities"] for row in rows], dtype=np.float32)
     assert [row["index"] for row in rows] == list(range(len(rows))), "test images in order"
     config = json.loads((args.run / "config.json").read_text())
     scaling = config.get("data", {}).get("scaling", "raw")
-    pixels = test_images(pathlib.Path(__file__).resolve().parent.parent, len(rows))
+    pixels = images("t10k", len(rows))
     ok = True
 
     if args.onnx:

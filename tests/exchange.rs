@@ -1,8 +1,10 @@
-//! `trainer export`: the ONNX model and the PyTorch-named safetensors agree
-//! with burnist's own predictions in onnxruntime and in the PyTorch twin
-//! (`scripts/exchange.py`), for the notebook (raw pixels) and for a network
-//! of every layer type (standardised pixels); and the files are the same
-//! bytes each time.
+//! `trainer export` and `trainer import`: the ONNX model and the
+//! PyTorch-named safetensors agree with burnist's own predictions in
+//! onnxruntime and in the PyTorch twin (`scripts/exchange.py`), for the
+//! notebook (raw pixels) and for a network of every layer type
+//! (standardised pixels); the files are the same bytes each time, and
+//! through an import and back; a model PyTorch exported imports and
+//! classifies as it did in PyTorch, and trains on from there (`--init-from`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -147,4 +149,163 @@ fn an_export_is_the_same_bytes_each_time_and_says_what_it_holds() {
     };
     assert_eq!(meta(keys::SCALING).as_deref(), Some("unit"));
     assert_eq!(meta(keys::RUN).as_deref(), Some("every-layer/run-001"));
+}
+
+/// The accuracy of `predict --json` rows against their labels.
+fn accuracy(rows: &str) -> f64 {
+    let rows: Vec<serde_json::Value> = rows
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let right = rows
+        .iter()
+        .filter(|row| row["digit"] == row["label"])
+        .count();
+    right as f64 / rows.len() as f64
+}
+
+#[test]
+fn an_export_imported_and_exported_again_is_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train(dir.path(), "every-layer", &["--scaling", "standard"]);
+    let run_arg = run.to_str().unwrap();
+    trainer(dir.path(), &["export", "--run", run_arg]).ok();
+    let said = trainer(
+        dir.path(),
+        &[
+            "import",
+            run.join("model.onnx").to_str().unwrap(),
+            "--artifacts",
+            "imported",
+        ],
+    )
+    .ok()
+    .to_owned();
+    assert!(said.contains("pixels standard (graph)"), "{said}");
+    let imported = dir.path().join("imported/every-layer/run-001");
+    let history = crate::util::read_json(&imported.join("history.json"));
+    assert_eq!(history["run"]["imported"]["format"], "onnx");
+    assert_eq!(history["epochs"], serde_json::json!([]));
+    let again = dir.path().join("again.onnx");
+    trainer(
+        dir.path(),
+        &[
+            "export",
+            "--run",
+            imported.to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read(run.join("model.onnx")).unwrap(),
+        std::fs::read(&again).unwrap(),
+        "export -> import -> export changed the file"
+    );
+    // The same weights on the same backend: the same probabilities, exactly.
+    let predict = |run: &Path| {
+        trainer(
+            dir.path(),
+            &[
+                "predict",
+                "--run",
+                run.to_str().unwrap(),
+                "--json",
+                "--first",
+                "200",
+            ],
+        )
+        .ok()
+        .to_owned()
+    };
+    assert_eq!(predict(&run), predict(&imported));
+}
+
+#[test]
+fn a_pytorch_model_imports_classifies_as_in_pytorch_and_trains_on() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("torch.onnx");
+    let made = Command::new(&python)
+        .arg(repo_root().join("scripts/exchange.py"))
+        .arg("--torch-model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&made.stdout);
+    assert!(
+        made.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let torch: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
+    let torch = torch["accuracy"].as_f64().unwrap();
+    assert!(torch > 0.5, "PyTorch's model learned: {torch}");
+
+    let said = trainer(
+        dir.path(),
+        &[
+            "import",
+            model.to_str().unwrap(),
+            "--scaling",
+            "unit",
+            "--name",
+            "torch",
+        ],
+    )
+    .ok()
+    .to_owned();
+    assert!(said.contains("(pytorch 2.9.0)"), "{said}");
+    let run = dir.path().join("artifacts/torch/run-001");
+    let rows = trainer(
+        dir.path(),
+        &[
+            "predict",
+            "--run",
+            run.to_str().unwrap(),
+            "--json",
+            "--first",
+            IMAGES,
+        ],
+    );
+    let imported = accuracy(rows.ok());
+    // Float32 sums in another order may flip an image whose two best
+    // classes are within a few ulps: allow two of the thousand.
+    assert!(
+        (imported - torch).abs() <= 0.002,
+        "burnist {imported}, PyTorch {torch}"
+    );
+
+    // Fine-tuning starts from its weights: with a learning rate too small to
+    // move them, the first epoch validates at PyTorch's accuracy (a network
+    // started from the initialisation would be near 0.1).
+    let args = config_args(
+        "notebook",
+        &[
+            "--init-from",
+            run.to_str().unwrap(),
+            "--set",
+            "model.layers[0].activation=relu",
+            "--scaling",
+            "unit",
+            "--learning-rate",
+            "1e-12",
+            "--epochs",
+            "1",
+            "--train-size",
+            "320",
+            "--test-size",
+            IMAGES,
+            "--name",
+            "tuned",
+        ],
+    );
+    trainer(dir.path(), &run_strs(&args)).ok();
+    let history = crate::util::read_json(&dir.path().join("artifacts/tuned/run-001/history.json"));
+    let tuned = history["epochs"][0]["val_accuracy"].as_f64().unwrap();
+    assert!(
+        (tuned - torch).abs() <= 0.002,
+        "tuned {tuned}, PyTorch {torch}"
+    );
 }

@@ -104,8 +104,9 @@ pub fn export(layers: &[LayerConfig], weights: &[LayerWeights]) -> Result<Vec<u8
     safetensors::serialize(views, None).map_err(|err| ExchangeError::Safetensors(err.to_string()))
 }
 
-/// Burn's `[inputs, units]` as PyTorch's `[units, inputs]`.
-fn transpose(matrix: &HostTensor) -> HostTensor {
+/// A matrix `[rows, cols]` as `[cols, rows]`: Burn's `[inputs, units]` as
+/// PyTorch's `[units, inputs]`, and back.
+pub(crate) fn transpose(matrix: &HostTensor) -> HostTensor {
     let (rows, cols) = (matrix.shape[0], matrix.shape[1]);
     let values = (0..cols)
         .flat_map(|col| (0..rows).map(move |row| matrix.values[row * cols + col]))

@@ -123,6 +123,11 @@ pub struct ModelSection {
     /// The layers, first to last (see [`LayerConfig`] for the keys).
     #[serde(deserialize_with = "layers_by_index")]
     pub layers: Vec<LayerConfig>,
+    /// A finished run whose weights the training starts from instead of
+    /// the initialisation (fine-tuning; an imported run's too). Its layers
+    /// must have the same shapes. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<PathBuf>,
 }
 
 /// Reads the layers one by one, so that an unknown `type` or key names the
@@ -243,6 +248,7 @@ impl Default for ModelSection {
     fn default() -> Self {
         Self {
             layers: KerasNetConfig::new().layers,
+            init_from: None,
         }
     }
 }

@@ -516,6 +516,9 @@ fn replace_state(state: &mut RunningState<Tensor<1>>, host: &HostTensor) -> Resu
     }
     let data = TensorData::new(host.values.clone(), host.shape.clone());
     state.update(Tensor::from_data(data, &old.device()));
+    // `update` stages the value for this thread; folding it in now makes
+    // `value` and the record see it.
+    state.value_sync();
     Ok(())
 }
 

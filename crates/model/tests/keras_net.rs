@@ -452,6 +452,16 @@ fn weights_move_between_networks(device: &Device) {
     let source = config.init(1, device).unwrap();
     let target = config.init(2, device).unwrap();
     assert_ne!(source.weights(), target.weights());
+    // Running statistics as a training leaves them, not as initialised.
+    let mut weights = source.weights();
+    for layer in &mut weights {
+        if let model::LayerWeights::BatchNorm { mean, variance, .. } = layer {
+            mean.values.iter_mut().for_each(|v| *v += 0.5);
+            variance.values.iter_mut().for_each(|v| *v *= 2.0);
+        }
+    }
+    let source = source.with_weights(&weights).unwrap();
+    assert_eq!(source.weights(), weights);
     let moved = target.with_weights(&source.weights()).unwrap();
     assert_eq!(moved.weights(), source.weights());
     let images = Tensor::<4>::random(

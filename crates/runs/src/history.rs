@@ -51,6 +51,22 @@ pub struct RunInfo {
     /// Each time the run was resumed: after which epoch, and where.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumes: Vec<Resume>,
+    /// Where the weights came from when no training made them (`trainer import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<Imported>,
+}
+
+/// A run made by `trainer import` from another runtime's model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Imported {
+    /// The file, as given.
+    pub file: String,
+    /// Its format (`onnx`).
+    pub format: String,
+    /// Who wrote it, as the file says (`pytorch 2.9.0`).
+    pub producer: String,
+    /// Where the pixel scaling came from: `graph`, `--scaling` or `default`.
+    pub scaling_from: String,
 }
 
 /// A resumption of a run after an interruption.

@@ -92,6 +92,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write a run's model for other runtimes: ONNX, or the weights of its PyTorch twin as safetensors.
     Export(ExportArgs),
+    /// Make a finished run of an ONNX model (burnist's export, PyTorch's of an nn.Sequential).
+    Import(ImportArgs),
 }
 
 /// The clap command of [`Cli`], its help completed: each override of `train`
@@ -111,6 +113,8 @@ pub fn command() -> clap::Command {
 struct Override {
     id: &'static str,
     key: &'static str,
+    /// What the help says the default is when the key is unset by default.
+    unset: &'static str,
     resumable: bool,
     /// Sets the key from the flag if it was given; says whether it was.
     apply: fn(&TrainArgs, &mut ExperimentFile) -> bool,
@@ -124,76 +128,95 @@ fn set<T: Clone>(target: &mut T, value: &Option<T>) -> bool {
     value.is_some()
 }
 
-const OVERRIDES: [Override; 12] = [
+const OVERRIDES: [Override; 13] = [
     Override {
         id: "name",
         key: "name",
+        unset: "",
         resumable: true,
         apply: |args, file| set(&mut file.name, &args.name),
     },
     Override {
         id: "seed",
         key: "seed",
+        unset: "",
         resumable: false,
         apply: |args, file| set(&mut file.seed, &args.seed),
     },
     Override {
         id: "backend",
         key: "backend",
+        unset: "",
         resumable: true,
         apply: |args, file| set(&mut file.backend, &args.backend),
     },
     Override {
         id: "device",
         key: "device",
+        unset: "",
         resumable: true,
         apply: |args, file| set(&mut file.device, &args.device),
     },
     Override {
         id: "kernels",
         key: "kernels",
+        unset: "",
         resumable: false,
         apply: |args, file| set(&mut file.kernels, &args.kernels),
     },
     Override {
         id: "epochs",
         key: "training.epochs",
+        unset: "",
         resumable: true,
         apply: |args, file| set(&mut file.training.epochs, &args.epochs),
     },
     Override {
         id: "batch_size",
         key: "training.batch_size",
+        unset: "",
         resumable: false,
         apply: |args, file| set(&mut file.training.batch_size, &args.batch_size),
     },
     Override {
         id: "learning_rate",
         key: "optimizer.learning_rate",
+        unset: "",
         resumable: false,
         apply: |args, file| set(&mut file.optimizer.learning_rate, &args.learning_rate),
     },
     Override {
         id: "scaling",
         key: "data.scaling",
+        unset: "",
         resumable: false,
         apply: |args, file| set(&mut file.data.scaling, &args.scaling),
     },
     Override {
         id: "train_size",
         key: "data.train_size",
+        unset: "all",
         resumable: false,
         apply: |args, file| set(&mut file.data.train_size, &args.train_size.map(Some)),
     },
     Override {
         id: "test_size",
         key: "data.test_size",
+        unset: "all",
         resumable: false,
         apply: |args, file| set(&mut file.data.test_size, &args.test_size.map(Some)),
     },
     Override {
+        id: "init_from",
+        key: "model.init_from",
+        unset: "none",
+        resumable: false,
+        apply: |args, file| set(&mut file.model.init_from, &args.init_from.clone().map(Some)),
+    },
+    Override {
         id: "data_dir",
         key: "data.dir",
+        unset: "",
         resumable: false,
         apply: |args, file| set(&mut file.data.dir, &args.data.data_dir.clone().map(Some)),
     },
@@ -210,13 +233,12 @@ fn document_train(command: clap::Command) -> clap::Command {
         .iter()
         // `--data-dir` is documented where it is declared, with `info`'s and `show`'s.
         .filter(|flag| flag.id != "data_dir")
-        .fold(command, |command, &Override { id, key, .. }| {
+        .fold(command, |command, &Override { id, key, unset, .. }| {
             let default = key
                 .split('.')
                 .try_fold(&defaults, |value, part| value.get(part))
-                // Unset subset sizes are left out of the file: all images.
                 .map_or_else(
-                    || "all".to_owned(),
+                    || unset.to_owned(),
                     |value| match value {
                         serde_json::Value::String(text) => text.clone(),
                         other => other.to_string(),
@@ -312,6 +334,10 @@ pub struct TrainArgs {
     /// Validate on the first N test images only
     #[arg(long, value_name = "N")]
     pub test_size: Option<usize>,
+    /// Start from the weights of this finished run (or the latest of this experiment directory)
+    /// instead of the initialisation: fine-tuning, an imported model's too
+    #[arg(long, value_name = "RUN")]
+    pub init_from: Option<PathBuf>,
     /// Set any key of the experiment file, e.g. `--set optimizer.learning_rate=1e-4`
     /// (repeatable; TOML values, bare words are strings; the flags above win).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -509,6 +535,25 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
 }
 
+/// `trainer import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The ONNX model.
+    #[arg(value_name = "FILE.onnx")]
+    pub file: PathBuf,
+    /// Experiment name: the run goes to <artifacts>/<name>/run-NNN [default: the exported run's
+    /// experiment, else the file's name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Pixels as the model expects them, when its graph does not start by scaling them (burnist's
+    /// exports do) [default: raw]
+    #[arg(long)]
+    pub scaling: Option<PixelScaling>,
+    /// Directory under which run directories are created [default: artifacts].
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+}
+
 /// What `trainer export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
@@ -560,6 +605,7 @@ mod tests {
             ("scaling", "unit"),
             ("train_size", "7"),
             ("test_size", "7"),
+            ("init_from", "/r"),
             ("data_dir", "/d"),
         ];
         assert_eq!(samples.len(), OVERRIDES.len());

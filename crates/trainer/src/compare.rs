@@ -215,6 +215,7 @@ mod tests {
                     epochs_planned: 1,
                     version: String::new(),
                     resumes: Vec::new(),
+                    imported: None,
                 },
                 test_loss: None,
                 test_accuracy: None,

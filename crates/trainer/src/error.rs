@@ -48,6 +48,30 @@ pub enum Error {
     /// A training that stopped early or failed.
     #[error(transparent)]
     Training(#[from] TrainingError),
+    /// A model file that cannot be read.
+    #[error("{}: {reason}", path.display())]
+    Model {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A model file burnist cannot express as its layers.
+    #[error("{}: {problem}", path.display())]
+    Import {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Which node, which operator.
+        problem: exchange::import::ImportError,
+    },
+    /// `model.init_from`: a run whose weights do not fit the network.
+    #[error("{}: its weights do not fit this experiment's network: {reason}", run.display())]
+    InitFrom {
+        /// The run.
+        run: std::path::PathBuf,
+        /// Which layer and tensor, as the config names it.
+        reason: String,
+    },
     /// The web server could not listen or stopped.
     #[error("cannot serve on {address}")]
     Serve {

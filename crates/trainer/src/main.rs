@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => commands::compare::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Export(args) => commands::export::run(&args),
+        Command::Import(args) => commands::import::run(&args).map(drop),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

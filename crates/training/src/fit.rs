@@ -10,7 +10,7 @@ use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use burn::train::renderer::MetricsRenderer;
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 use data::{MnistBatcher, MnistDataset, MnistLoader};
-use model::KerasNet;
+use model::{KerasNet, LayerWeights};
 
 use backend::SelectedBackend;
 use experiment::{ConfigError, Experiment};
@@ -33,6 +33,9 @@ pub struct Start {
     pub step_losses: Vec<f64>,
     /// The epoch whose checkpoint training continues from.
     pub checkpoint: Option<usize>,
+    /// Weights to start from instead of the initialisation (`--init-from`),
+    /// one entry per layer; a checkpoint, when there is one, wins.
+    pub weights: Option<Vec<LayerWeights>>,
 }
 
 /// How a training is shown: the library prints nothing, the caller decides.
@@ -72,6 +75,12 @@ pub fn fit(
             .init(seed, &device.clone().autodiff())
             .map_err(ConfigError::from)?
             .with_kernels(experiment.file.kernels),
+    };
+    let model = match &start.weights {
+        Some(weights) => MnistClassifier {
+            net: model.net.with_weights(weights).map_err(ConfigError::from)?,
+        },
+        None => model,
     };
     let optimizer = experiment.optimizer.optimizer(model.net.kernels());
 

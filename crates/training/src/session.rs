@@ -88,6 +88,7 @@ impl Prepared {
                 epochs_planned: settings.training.epochs,
                 version: env!("CARGO_PKG_VERSION").into(),
                 resumes: Vec::new(),
+                imported: None,
             },
             epochs: Vec::new(),
             test_loss: None,

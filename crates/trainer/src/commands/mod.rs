@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod eval;
 pub mod export;
+pub mod import;
 pub mod info;
 pub mod predict;
 pub mod runs;

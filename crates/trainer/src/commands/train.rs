@@ -4,9 +4,12 @@
 use std::path::Path;
 
 use backend::SelectedBackend;
+use experiment::ConfigError;
 use experiment::{Experiment, ExperimentFile};
-use inference::predict_probabilities;
+use inference::{LoadedRun, predict_probabilities};
+use model::LayerWeights;
 use runs::history::Resume;
+use runs::text::one_line;
 use runs::{DEFAULT_ARTIFACTS, RunDir, write_json};
 use training::resume::{self, Resumption};
 use training::{Prepared, Progress, Start, evaluate_test, fit, save_weights};
@@ -39,20 +42,26 @@ pub fn run(args: &TrainArgs) -> Result<RunDir, Error> {
 /// sweep, too) and returns its run directory.
 pub fn train(experiment: Experiment, artifacts: &Path) -> Result<RunDir, Error> {
     let prepared = prepare(experiment)?;
+    let weights = init_weights(&prepared)?;
     // The run directory only once everything it needs is there.
     let run = RunDir::create(artifacts, &prepared.experiment.file.name)?;
     let _lock = run.lock()?;
-    // A relative data directory is recorded absolute: `--resume`, `eval`
-    // and `predict` find the data from wherever they are run.
+    // Relative paths are recorded absolute: `--resume`, `eval` and
+    // `predict` find the data (and the run to start from) from wherever
+    // they are run.
     let mut recorded = prepared.experiment.file.clone();
-    if let Some(dir) = &mut recorded.data.dir {
-        *dir = std::path::absolute(&*dir).unwrap_or_else(|_| dir.clone());
+    for path in [&mut recorded.data.dir, &mut recorded.model.init_from]
+        .into_iter()
+        .flatten()
+    {
+        *path = std::path::absolute(&*path).unwrap_or_else(|_| path.clone());
     }
     write_json(&run.config(), &recorded)?;
     let start = Start {
         history: prepared.fresh_history(),
         step_losses: Vec::new(),
         checkpoint: None,
+        weights,
     };
     finish(prepared, &run, start)?;
     Ok(run)
@@ -83,10 +92,16 @@ fn resume(resumption: Resumption) -> Result<RunDir, Error> {
         println!("note: {note}");
     }
     println!("resuming {} after epoch {done}", run.path().display());
+    // Killed before its first checkpoint: it starts over, from where it started.
+    let weights = match checkpoint {
+        Some(_) => None,
+        None => init_weights(&prepared)?,
+    };
     let start = Start {
         history,
         step_losses,
         checkpoint,
+        weights,
     };
     finish(prepared, &run, start)?;
     Ok(run)
@@ -155,6 +170,27 @@ fn finish(prepared: Prepared, run: &RunDir, start: Start) -> Result<(), Error> {
     print_first_predictions(&rows, first.labels());
     println!("saved: {}", run.path().display());
     Ok(())
+}
+
+/// The weights of `model.init_from`, checked against the experiment's
+/// network before any run directory is made.
+fn init_weights(prepared: &Prepared) -> Result<Option<Vec<LayerWeights>>, Error> {
+    let Some(path) = &prepared.experiment.file.model.init_from else {
+        return Ok(None);
+    };
+    let source = LoadedRun::open(path, None, None)?;
+    let weights = source.net.weights();
+    let experiment = &prepared.experiment;
+    experiment
+        .net
+        .init(experiment.file.seed, &prepared.backend.device)
+        .map_err(ConfigError::from)?
+        .with_weights(&weights)
+        .map_err(|source| Error::InitFrom {
+            run: path.clone(),
+            reason: one_line(&ConfigError::from(source)),
+        })?;
+    Ok(Some(weights))
 }
 
 /// `experiment` with its backend chosen and its data loaded.
