@@ -263,6 +263,8 @@ fn fixtures(root: &Path) {
     bytes[end - 400..].fill(0xff);
     std::fs::write(&weights, &bytes).unwrap();
 
+    onnx_fixtures(root);
+
     write("not-image.png", b"just some text");
     write("empty.png", b"");
     write("zero.png", &png_header(0, 0));
@@ -280,6 +282,58 @@ fn fixtures(root: &Path) {
         "animated.gif",
         b"GIF89a\x01\x00\x01\x00\x00\x00\x00!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00;",
     );
+}
+
+/// ONNX models of the smoke run, damaged in each way `trainer import` refuses.
+fn onnx_fixtures(root: &Path) {
+    use exchange::proto::{AttributeProto, AttributeType, ModelProto};
+    use prost::Message;
+
+    trainer(root, &["export", "--run", "runs/smoke", "-o", "smoke.onnx"]).ok();
+    let bytes = std::fs::read(root.join("smoke.onnx")).unwrap();
+    std::fs::write(root.join("truncated.onnx"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(root.join("not-onnx.onnx"), b"just some text").unwrap();
+    let variant = |name: &str, edit: &dyn Fn(&mut ModelProto)| {
+        let mut model = ModelProto::decode(&*bytes).unwrap();
+        edit(&mut model);
+        std::fs::write(root.join(name), model.encode_to_vec()).unwrap();
+    };
+    let conv = |model: &mut ModelProto| {
+        let graph = model.graph.as_mut().unwrap();
+        graph
+            .node
+            .iter()
+            .position(|node| node.op_type == "Conv")
+            .unwrap()
+    };
+    variant("lstm.onnx", &|model| {
+        let index = conv(model);
+        model.graph.as_mut().unwrap().node[index].op_type = "LSTM".into();
+    });
+    variant("dilated.onnx", &|model| {
+        let index = conv(model);
+        model.graph.as_mut().unwrap().node[index]
+            .attribute
+            .push(AttributeProto {
+                name: "dilations".into(),
+                r#type: AttributeType::Ints as i32,
+                ints: vec![2, 2],
+                ..AttributeProto::default()
+            });
+    });
+    variant("colour.onnx", &|model| {
+        let input = &mut model.graph.as_mut().unwrap().input[0];
+        let shape = input.r#type.as_mut().unwrap().tensor_type.as_mut().unwrap();
+        let dims = &mut shape.shape.as_mut().unwrap().dim;
+        dims[1].dim_value = Some(3);
+        dims[2].dim_value = Some(32);
+        dims[3].dim_value = Some(32);
+    });
+    variant("branching.onnx", &|model| {
+        let graph = model.graph.as_mut().unwrap();
+        let last = graph.node.len() - 1;
+        graph.node[last].input[0] = "pixels".into();
+    });
 }
 
 #[test]

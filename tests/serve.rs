@@ -232,6 +232,26 @@ fn the_api_serves_runs_and_predicts_as_the_cli_does() {
             .starts_with(b"\x89PNG")
     );
 
+    // The run's ONNX model, as `trainer export` writes it, as a download.
+    let mut model = client()
+        .get(format!("{}/api/runs/{id}/model.onnx", server.url))
+        .call()
+        .unwrap();
+    assert_eq!(model.status().as_u16(), 200);
+    assert_eq!(
+        model.headers().get("content-disposition").unwrap(),
+        "attachment; filename=\"notebook-run-001.onnx\""
+    );
+    let served = model.body_mut().with_config().limit(1 << 30).read_to_vec().unwrap();
+    let exported = dir.path().join("exported.onnx");
+    let run_dir = dir.path().join("artifacts").join(id);
+    trainer(
+        dir.path(),
+        &["export", "--run", run_dir.to_str().unwrap(), "-o", exported.to_str().unwrap()],
+    )
+    .ok();
+    assert_eq!(served, std::fs::read(&exported).unwrap());
+
     // The server reads a picture as `predict --image` does, with the same network.
     std::fs::write(dir.path().join("seven.png"), seven_png()).unwrap();
     let cli = trainer(
@@ -720,6 +740,14 @@ fn a_person_draws_a_seven_and_browses_the_run_in_chromium() {
         "const images = [...document.querySelectorAll('#run-pictures img')]; \
          return images.length === 3 && images.every(i => i.complete && i.naturalWidth > 0)",
         "the run's three pictures to load",
+    );
+    // A finished run offers its model for download.
+    assert_eq!(
+        browser.eval(
+            "const link = document.querySelector('#run-download'); \
+             return !link.hidden && link.getAttribute('href')"
+        ),
+        Value::String(format!("/api/runs/{id}/model.onnx"))
     );
     let path = browser.screenshot("run.png");
     browser.resize(390, 844);

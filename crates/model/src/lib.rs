@@ -486,17 +486,21 @@ pub enum LayerWeights {
     },
 }
 
-/// `param` holding `host`'s values, if the shapes agree (same id, same
-/// device, same gradient setting).
-fn replace<const D: usize>(param: &mut Param<Tensor<D>>, host: &HostTensor) -> Result<(), String> {
-    let shape = param.shape().dims::<D>().to_vec();
-    if shape != host.shape || host.values.len() != host.shape.iter().product::<usize>() {
+/// `host` as Burn's data, if it has `shape`.
+fn host_data(host: &HostTensor, shape: &[usize]) -> Result<TensorData, String> {
+    if shape != host.shape || host.values.len() != shape.iter().product::<usize>() {
         return Err(format!(
-            "a tensor of shape {:?} where the layer holds {shape:?}",
+            "hold a tensor of shape {:?} where the layer has {shape:?}",
             host.shape
         ));
     }
-    let data = TensorData::new(host.values.clone(), host.shape.clone());
+    Ok(TensorData::new(host.values.clone(), host.shape.clone()))
+}
+
+/// `param` holding `host`'s values, if the shapes agree (same id, same
+/// device, same gradient setting).
+fn replace<const D: usize>(param: &mut Param<Tensor<D>>, host: &HostTensor) -> Result<(), String> {
+    let data = host_data(host, &param.shape().dims::<D>())?;
     *param = param.clone().map(|old| {
         let grad = old.is_require_grad();
         Tensor::from_data(data, &old.device()).set_require_grad(grad)
@@ -507,14 +511,7 @@ fn replace<const D: usize>(param: &mut Param<Tensor<D>>, host: &HostTensor) -> R
 /// [`replace`] for a running statistic.
 fn replace_state(state: &mut RunningState<Tensor<1>>, host: &HostTensor) -> Result<(), String> {
     let old = state.value();
-    let shape = old.shape().dims::<1>().to_vec();
-    if shape != host.shape {
-        return Err(format!(
-            "a tensor of shape {:?} where the layer holds {shape:?}",
-            host.shape
-        ));
-    }
-    let data = TensorData::new(host.values.clone(), host.shape.clone());
+    let data = host_data(host, &old.shape().dims::<1>())?;
     state.update(Tensor::from_data(data, &old.device()));
     // `update` stages the value for this thread; folding it in now makes
     // `value` and the record see it.
@@ -698,7 +695,7 @@ impl KerasNet {
                     | Layer::Dropout(_),
                     LayerWeights::None,
                 ) => Ok(()),
-                _ => Err("weights of another layer type".to_owned()),
+                _ => Err("are of another layer type".to_owned()),
             };
             result.map_err(|reason| wrong(index, kind, reason))?;
         }

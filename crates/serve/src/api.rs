@@ -18,7 +18,7 @@ use http_body_util::BodyExt;
 
 use super::error::{ApiError, BODY_LIMIT, BODY_TIMEOUT};
 use super::predictor::Predictors;
-use inference::argmax;
+use inference::{LoadedRun, argmax};
 
 /// The single page: runs, a run, and the drawing pad, in plain HTML and JS.
 const PAGE: &str = include_str!("page.html");
@@ -43,6 +43,7 @@ pub fn router(catalog: Catalog) -> Router {
         .route("/api/runs", get(runs))
         .route("/api/runs/{experiment}/{run}", get(run_details))
         .route("/api/runs/{experiment}/{run}/files/{name}", get(picture))
+        .route("/api/runs/{experiment}/{run}/model.onnx", get(onnx_model))
         .route("/api/predict", post(predict))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -102,6 +103,47 @@ async fn picture(
             (header::CONTENT_TYPE, "image/png"),
             // A training rewrites its pictures at the end: always ask again.
             (header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A finished run's network as an ONNX file, exported when asked (the
+/// server writes nothing into runs), as `trainer export` writes it.
+async fn onnx_model(
+    State(state): Shared,
+    path: Result<Path<(String, String)>, PathRejection>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let (experiment, run) = segments(path, &uri)?;
+    let id = format!("{experiment}/{run}");
+    let dir = state.catalog.finished(&id)?;
+    let model_id = id.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let loaded = LoadedRun::open(dir.path(), None, None).map_err(|err| {
+            runs::text::one_line(&err).replace(&dir.path().display().to_string(), &model_id)
+        })?;
+        let file = &loaded.experiment.file;
+        exchange::onnx::export(
+            &file.model.layers,
+            &loaded.net.weights(),
+            file.data.scaling,
+            &model_id,
+        )
+        .map_err(|err| runs::text::one_line(&err))
+    })
+    .await
+    .map_err(|err| ApiError::Internal(err.to_string()))?
+    .map_err(|reason| ApiError::Model {
+        id: id.clone(),
+        reason,
+    })?;
+    let disposition = format!("attachment; filename=\"{experiment}-{run}.onnx\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
     )
