@@ -15,9 +15,11 @@ one is larger. Needs numpy, onnx, onnxruntime, torch and safetensors.
 
 With --torch-model, it trains a small PyTorch nn.Sequential instead (conv 8
 relu, max-pool, flatten, dense 10: one epoch over 2,000 training images, x/255
-pixels, seed 0), writes it with torch.onnx.export and prints its accuracy on
-the first 1,000 test images as `{"accuracy": A, "images": 1000}`: what
-`trainer import` must then reproduce.
+pixels, seed 0), writes it with both of torch.onnx.export's exporters
+(TorchScript to OUT.onnx, torch.export to OUT-dynamo.onnx and its .data) and
+prints its accuracy on the first 1,000 test images as `{"accuracy": A,
+"images": 1000, "dynamo": PATH}`: what `trainer import` must then reproduce.
+Needs onnxscript too.
 """
 
 import argparse
@@ -98,7 +100,14 @@ def torch_model(out):
         net, (test[:1],), str(out), input_names=["pixels"], output_names=["logits"],
         dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False,
     )
-    print(json.dumps({"accuracy": accuracy, "images": 1000}))
+    # torch.export's exporter (the default from 2.9, needs onnxscript): a
+    # reshape for the flatten, the weights in a `.data` file beside the model.
+    dynamo = out.with_name(out.stem + "-dynamo.onnx")
+    torch.onnx.export(
+        net, (test[:1],), str(dynamo), input_names=["pixels"], output_names=["logits"],
+        dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True, verbose=False,
+    )
+    print(json.dumps({"accuracy": accuracy, "images": 1000, "dynamo": str(dynamo)}))
 
 
 def scale(pixels, scaling):

@@ -286,7 +286,7 @@ fn fixtures(root: &Path) {
 
 /// ONNX models of the smoke run, damaged in each way `trainer import` refuses.
 fn onnx_fixtures(root: &Path) {
-    use exchange::proto::{AttributeProto, AttributeType, ModelProto};
+    use exchange::proto::{AttributeProto, AttributeType, ModelProto, StringStringEntryProto};
     use prost::Message;
 
     trainer(root, &["export", "--run", "runs/smoke", "-o", "smoke.onnx"]).ok();
@@ -329,6 +329,24 @@ fn onnx_fixtures(root: &Path) {
         dims[2].dim_value = Some(32);
         dims[3].dim_value = Some(32);
     });
+    let external = |location: &'static str| {
+        move |model: &mut ModelProto| {
+            let graph = model.graph.as_mut().unwrap();
+            let weight = graph
+                .initializer
+                .iter_mut()
+                .find(|tensor| tensor.name == "0.weight")
+                .unwrap();
+            weight.raw_data.clear();
+            weight.data_location = 1;
+            weight.external_data = vec![StringStringEntryProto {
+                key: "location".into(),
+                value: location.into(),
+            }];
+        }
+    };
+    variant("outside.onnx", &external("../weights.data"));
+    variant("no-data.onnx", &external("missing.data"));
     variant("branching.onnx", &|model| {
         let graph = model.graph.as_mut().unwrap();
         let last = graph.node.len() - 1;

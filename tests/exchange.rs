@@ -18,24 +18,27 @@ use crate::util::{config_args, repo_root, run_strs, trainer};
 /// Test images compared per network, as the issue asks.
 const IMAGES: &str = "1000";
 
-/// A Python with onnx, onnxruntime, torch and safetensors: `BURNIST_PYTHON`,
+/// A Python with onnx, onnxruntime, onnxscript, torch and safetensors: `BURNIST_PYTHON`,
 /// else `python3` on PATH. None when it lacks them, unless
 /// `BURNIST_EXCHANGE_TESTS=required` (CI), which makes that a failure.
 fn python() -> Option<PathBuf> {
     let python = std::env::var_os("BURNIST_PYTHON").map_or_else(|| "python3".into(), PathBuf::from);
     let usable = Command::new(&python)
-        .args(["-c", "import numpy, onnx, onnxruntime, torch, safetensors"])
+        .args([
+            "-c",
+            "import numpy, onnx, onnxruntime, onnxscript, torch, safetensors",
+        ])
         .output()
         .is_ok_and(|output| output.status.success());
     let required = std::env::var_os("BURNIST_EXCHANGE_TESTS").is_some_and(|v| v == "required");
     assert!(
         usable || !required,
-        "BURNIST_EXCHANGE_TESTS=required but {} cannot import numpy, onnx, onnxruntime, torch and safetensors",
+        "BURNIST_EXCHANGE_TESTS=required but {} cannot import numpy, onnx, onnxruntime, onnxscript, torch and safetensors",
         python.display()
     );
     if !usable {
         eprintln!(
-            "skipped: no Python with onnx, onnxruntime, torch and safetensors (set BURNIST_PYTHON)"
+            "skipped: no Python with onnx, onnxruntime, onnxscript, torch and safetensors (set BURNIST_PYTHON)"
         );
     }
     usable.then_some(python)
@@ -240,42 +243,47 @@ fn a_pytorch_model_imports_classifies_as_in_pytorch_and_trains_on() {
         String::from_utf8_lossy(&made.stderr)
     );
     let torch: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
+    let dynamo = PathBuf::from(torch["dynamo"].as_str().unwrap());
     let torch = torch["accuracy"].as_f64().unwrap();
     assert!(torch > 0.5, "PyTorch's model learned: {torch}");
-
-    let said = trainer(
-        dir.path(),
-        &[
-            "import",
-            model.to_str().unwrap(),
-            "--scaling",
-            "unit",
-            "--name",
-            "torch",
-        ],
-    )
-    .ok()
-    .to_owned();
-    assert!(said.contains("(pytorch 2.9.0)"), "{said}");
+    // Both of PyTorch's exporters: TorchScript's, and torch.export's (a
+    // reshape for the flatten, the weights in a file beside the model).
+    for (file, name) in [(model.clone(), "torch"), (dynamo, "torch-dynamo")] {
+        let said = trainer(
+            dir.path(),
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--scaling",
+                "unit",
+                "--name",
+                name,
+            ],
+        )
+        .ok()
+        .to_owned();
+        assert!(said.contains("(pytorch 2.9.0"), "{said}");
+        let run = dir.path().join("artifacts").join(name).join("run-001");
+        let rows = trainer(
+            dir.path(),
+            &[
+                "predict",
+                "--run",
+                run.to_str().unwrap(),
+                "--json",
+                "--first",
+                IMAGES,
+            ],
+        );
+        let imported = accuracy(rows.ok());
+        // Float32 sums in another order may flip an image whose two best
+        // classes are within a few ulps: allow two of the thousand.
+        assert!(
+            (imported - torch).abs() <= 0.002,
+            "{name}: burnist {imported}, PyTorch {torch}"
+        );
+    }
     let run = dir.path().join("artifacts/torch/run-001");
-    let rows = trainer(
-        dir.path(),
-        &[
-            "predict",
-            "--run",
-            run.to_str().unwrap(),
-            "--json",
-            "--first",
-            IMAGES,
-        ],
-    );
-    let imported = accuracy(rows.ok());
-    // Float32 sums in another order may flip an image whose two best
-    // classes are within a few ulps: allow two of the thousand.
-    assert!(
-        (imported - torch).abs() <= 0.002,
-        "burnist {imported}, PyTorch {torch}"
-    );
 
     // Fine-tuning starts from its weights: with a learning rate too small to
     // move them, the first epoch validates at PyTorch's accuracy (a network

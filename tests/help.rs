@@ -31,6 +31,7 @@ fn the_help_texts_say_what_each_option_means_and_its_default() {
     insta::assert_snapshot!("trainer", help(&["--help"]));
     for command in [
         "train", "predict", "info", "show", "eval", "runs", "sweep", "compare", "serve", "export",
+        "import",
     ] {
         insta::assert_snapshot!(command, help(&[command, "--help"]));
     }

@@ -242,12 +242,23 @@ fn the_api_serves_runs_and_predicts_as_the_cli_does() {
         model.headers().get("content-disposition").unwrap(),
         "attachment; filename=\"notebook-run-001.onnx\""
     );
-    let served = model.body_mut().with_config().limit(1 << 30).read_to_vec().unwrap();
+    let served = model
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
     let exported = dir.path().join("exported.onnx");
     let run_dir = dir.path().join("artifacts").join(id);
     trainer(
         dir.path(),
-        &["export", "--run", run_dir.to_str().unwrap(), "-o", exported.to_str().unwrap()],
+        &[
+            "export",
+            "--run",
+            run_dir.to_str().unwrap(),
+            "-o",
+            exported.to_str().unwrap(),
+        ],
     )
     .ok();
     assert_eq!(served, std::fs::read(&exported).unwrap());

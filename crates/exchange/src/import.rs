@@ -39,9 +39,14 @@ pub enum ImportError {
     /// A model without a graph.
     #[error("not an ONNX model (it holds no graph)")]
     NoGraph,
-    /// Weights kept in other files.
-    #[error("constant `{0}` is kept in an external file; export the model with its weights inside")]
-    External(String),
+    /// Weights kept in another file that cannot be read as the model says.
+    #[error("constant `{name}`: its external data {reason}")]
+    External {
+        /// The constant.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Not one image input of burnist's shape.
     #[error(
         "the graph takes {found}; burnist's networks take one float input [batch, 1, {IMAGE_SIDE}, {IMAGE_SIDE}]"
@@ -70,17 +75,23 @@ pub enum ImportError {
     },
 }
 
-/// Reads the ONNX model in `bytes`.
-pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
+/// Reads the ONNX model in `bytes`; `external` reads the file a constant
+/// names as its external data (PyTorch's `dynamo` exporter keeps weights
+/// beside the model), given that name as the file gives it.
+pub fn import(
+    bytes: &[u8],
+    external: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Imported, ImportError> {
     let model = ModelProto::decode(bytes).map_err(|err| ImportError::NotAModel(err.to_string()))?;
     let graph = model.graph.ok_or(ImportError::NoGraph)?;
     if graph.node.is_empty() && graph.input.is_empty() {
         return Err(ImportError::NoGraph);
     }
     let mut constants: HashMap<String, TensorProto> = HashMap::new();
-    for tensor in graph.initializer {
-        if tensor.data_location == 1 || !tensor.external_data.is_empty() {
-            return Err(ImportError::External(tensor.name));
+    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+    for mut tensor in graph.initializer {
+        if tensor.data_location == 1 {
+            tensor.raw_data = external_data(&tensor, &mut files, external)?;
         }
         constants.insert(tensor.name.clone(), tensor);
     }
@@ -121,6 +132,49 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
             .to_owned(),
         run: meta(keys::RUN),
     })
+}
+
+/// The bytes of a constant kept outside the model: `location`, `offset`
+/// and `length` as the file says, read through `external` once per file.
+fn external_data(
+    tensor: &TensorProto,
+    files: &mut HashMap<String, Vec<u8>>,
+    external: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, ImportError> {
+    let refuse = |reason: String| ImportError::External {
+        name: tensor.name.clone(),
+        reason,
+    };
+    let entry = |key: &str| {
+        tensor
+            .external_data
+            .iter()
+            .find(|entry| entry.key == key)
+            .map(|entry| entry.value.as_str())
+    };
+    let location = entry("location").ok_or_else(|| refuse("names no file".into()))?;
+    let number = |key: &str| -> Result<Option<usize>, ImportError> {
+        entry(key)
+            .map(|text| {
+                text.parse()
+                    .map_err(|_| refuse(format!("has {key} `{text}`")))
+            })
+            .transpose()
+    };
+    let (offset, length) = (number("offset")?.unwrap_or(0), number("length")?);
+    if !files.contains_key(location) {
+        files.insert(location.to_owned(), external(location).map_err(refuse)?);
+    }
+    let data = &files[location];
+    let end = length.map_or(Some(data.len()), |length| offset.checked_add(length));
+    end.and_then(|end| data.get(offset..end))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| {
+            refuse(format!(
+                "lies beyond the {} bytes of `{location}`",
+                data.len()
+            ))
+        })
 }
 
 /// The graph's one image input, checked: its name.
@@ -324,6 +378,27 @@ impl Reader {
                     }
                 };
                 self.push(layer, LayerWeights::None);
+            }
+            "Reshape" => {
+                // PyTorch's `dynamo` exporter writes `nn.Flatten` as a reshape
+                // to [batch, features]: read as that, the dense layer after
+                // it then checks the features.
+                let shape = node
+                    .input
+                    .get(1)
+                    .and_then(|input| self.constants.get(input))
+                    .map(int64s)
+                    .ok_or_else(|| refuse("a shape that is not a constant of the file".into()))?
+                    .map_err(refuse)?;
+                match shape[..] {
+                    [-1..=1, features] if features != 0 => {}
+                    _ => {
+                        return Err(refuse(format!(
+                            "to {shape:?}: burnist reshapes only as flatten does, to [batch, features]"
+                        )));
+                    }
+                }
+                self.push(LayerConfig::Flatten, LayerWeights::None);
             }
             "Flatten" => {
                 let axis = attribute(node, "axis").map_or(1, |a| a.i);
@@ -545,6 +620,25 @@ fn uniform_pads(
             "pads {pads:?}: burnist pads every side alike"
         ))),
     }
+}
+
+/// An int64 constant's values.
+fn int64s(tensor: &TensorProto) -> Result<Vec<i64>, String> {
+    if tensor.data_type != DataType::Int64 as i32 {
+        return Err(format!(
+            "constant `{}` is of ONNX type {}, not int64",
+            tensor.name, tensor.data_type
+        ));
+    }
+    Ok(if tensor.raw_data.is_empty() {
+        tensor.int64_data.clone()
+    } else {
+        tensor
+            .raw_data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect()
+    })
 }
 
 /// A float constant's values.

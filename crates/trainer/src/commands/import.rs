@@ -23,7 +23,8 @@ pub const MAX_MODEL_BYTES: u64 = 1 << 30;
 /// Imports `args.file` and returns the run it made.
 pub fn run(args: &ImportArgs) -> Result<RunDir, Error> {
     let bytes = read_model(&args.file)?;
-    let imported = import(&bytes).map_err(|problem| Error::Import {
+    let external = |location: &str| external_file(&args.file, location);
+    let imported = import(&bytes, &external).map_err(|problem| Error::Import {
         path: args.file.clone(),
         problem,
     })?;
@@ -125,23 +126,41 @@ fn name(args: &ImportArgs, imported: &Imported) -> String {
 
 /// The file's bytes: a regular file of at most [`MAX_MODEL_BYTES`].
 fn read_model(path: &Path) -> Result<Vec<u8>, Error> {
-    let refuse = |reason: String| Error::Model {
+    read_bounded(path).map_err(|reason| Error::Model {
         path: path.to_owned(),
         reason,
-    };
-    let meta = std::fs::metadata(path).map_err(|err| refuse(format!("cannot read: {err}")))?;
+    })
+}
+
+/// The external data file `location` of the model at `model`: a plain file
+/// name beside it (no directory, no link out of the model's directory).
+fn external_file(model: &Path, location: &str) -> Result<Vec<u8>, String> {
+    let name = Path::new(location);
+    if name.file_name() != Some(name.as_os_str()) {
+        return Err(format!("`{location}` is not a file name beside the model"));
+    }
+    let path = model.with_file_name(name);
+    if path.is_symlink() {
+        return Err(format!("`{location}` is a symbolic link"));
+    }
+    read_bounded(&path).map_err(|reason| format!("`{location}` {reason}"))
+}
+
+/// A regular file of at most [`MAX_MODEL_BYTES`], or why not.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|err| format!("cannot read: {err}"))?;
     if !meta.is_file() {
-        return Err(refuse("is not a regular file".into()));
+        return Err("is not a regular file".into());
     }
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|file| file.take(MAX_MODEL_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|err| refuse(format!("cannot read: {err}")))?;
+        .map_err(|err| format!("cannot read: {err}"))?;
     if bytes.len() as u64 > MAX_MODEL_BYTES {
-        return Err(refuse(format!(
-            "larger than the {} MiB a model file may hold",
+        return Err(format!(
+            "is larger than the {} MiB a model file may hold",
             MAX_MODEL_BYTES >> 20
-        )));
+        ));
     }
     Ok(bytes)
 }
