@@ -8,8 +8,8 @@
 PREDICTIONS.jsonl is `trainer predict --run RUN_DIR --json --first N`. The
 ONNX model runs in onnxruntime on the same N test images, fed raw 0..255
 pixels (the scaling is inside the graph); the safetensors file loads, strictly,
-into the run's PyTorch twin (`twin` below: the idiomatic nn.Sequential of its
-layer list), fed the scaled pixels. Each must give burnist's probabilities
+into the run's PyTorch twin (`torch_sequential` of scripts/twins.py: the
+idiomatic nn.Sequential of its layer list), fed the scaled pixels. Each must give burnist's probabilities
 within TOLERANCE; the script prints the largest difference and exits 1 if
 one is larger. Needs numpy, onnx, onnxruntime, torch and safetensors.
 
@@ -23,12 +23,14 @@ Needs onnxscript too.
 """
 
 import argparse
-import gzip
 import json
+import os
 import pathlib
 import sys
 
 import numpy as np
+
+from twins import DATA, idx, torch_sequential
 
 # Largest absolute difference allowed between two probabilities. burnist,
 # onnxruntime and PyTorch sum the same float32 products in different orders
@@ -42,31 +44,15 @@ TOLERANCE = 1e-4
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def idx(stem, offset):
-    """The bytes after the header of an MNIST IDX file, gzipped or not."""
-    folder = ROOT / "data" / "mnist"
-    for name in (stem + ".gz", stem):
-        path = folder / name
-        if path.exists():
-            raw = path.read_bytes()
-            if name.endswith(".gz"):
-                raw = gzip.decompress(raw)
-            return np.frombuffer(raw, dtype=np.uint8, offset=offset)
-    sys.exit(f"no {stem} under {folder}")
-
-
 def images(split, count):
     """The first `count` images of `split` (train, t10k) as float32 [count, 1, 28, 28], 0..255."""
-    pixels = idx(f"{split}-images-idx3-ubyte", 16)
+    pixels = idx(os.path.join(DATA, f"{split}-images-idx3-ubyte.gz"), 16)
     return pixels[: count * 784].reshape(count, 1, 28, 28).astype(np.float32)
 
 
 def labels(split, count):
     """The first `count` labels of `split`."""
-    return idx(f"{split}-labels-idx1-ubyte", 8)[:count].astype(np.int64)
+    return idx(os.path.join(DATA, f"{split}-labels-idx1-ubyte.gz"), 8)[:count].astype(np.int64)
 
 
 def torch_model(out):
@@ -120,48 +106,6 @@ def scale(pixels, scaling):
     return (unit - np.float32(MNIST_MEAN)) / np.float32(MNIST_STD)
 
 
-def twin(layers):
-    """The PyTorch twin of a burnist layer list: one module per layer, each
-    relu/sigmoid/tanh its own module after its layer, no softmax module."""
-    import torch.nn as nn
-
-    modules, channels, side, features = [], 1, 28, None
-    activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
-    for layer in layers:
-        kind = layer["type"]
-        if kind == "conv2d":
-            k, stride = layer["kernel_size"], layer.get("strides", 1)
-            pad = k // 2 if layer.get("padding", "valid") == "same" else 0
-            modules.append(nn.Conv2d(channels, layer["filters"], k, stride=stride, padding=pad))
-            channels, side = layer["filters"], (side + 2 * pad - k) // stride + 1
-        elif kind in ("max_pool2d", "avg_pool2d"):
-            size = layer["pool_size"]
-            stride = layer.get("strides") or size
-            pool = nn.MaxPool2d if kind == "max_pool2d" else nn.AvgPool2d
-            modules.append(pool(size, stride=stride))
-            side = (side - size) // stride + 1
-        elif kind == "flatten":
-            modules.append(nn.Flatten())
-            features = channels * side * side
-        elif kind == "dropout":
-            modules.append(nn.Dropout(layer["rate"]))
-        elif kind == "dense":
-            modules.append(nn.Linear(features, layer["units"]))
-            features = layer["units"]
-        elif kind == "batch_norm":
-            eps, momentum = layer.get("epsilon", 1e-3), 1 - layer.get("momentum", 0.99)
-            if features is None:
-                modules.append(nn.BatchNorm2d(channels, eps=eps, momentum=momentum))
-            else:
-                modules.append(nn.BatchNorm1d(features, eps=eps, momentum=momentum))
-        else:
-            sys.exit(f"unknown layer type {kind}")
-        activation = layer.get("activation", "linear")
-        if activation in activations:
-            modules.append(activations[activation]())
-    return nn.Sequential(*modules)
-
-
 def compare(what, probabilities, expected):
     worst = float(np.max(np.abs(probabilities - expected)))
     agree = float(np.mean(probabilities.argmax(1) == expected.argmax(1)))
@@ -207,7 +151,7 @@ def main():
         import torch
         from safetensors.torch import load_file
 
-        net = twin(config["model"]["layers"])
+        net = torch_sequential(config["model"]["layers"])
         net.load_state_dict(load_file(str(args.safetensors)), strict=True)
         net.eval()
         with torch.no_grad():

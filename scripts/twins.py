@@ -25,6 +25,13 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DATA = os.path.join(ROOT, "data", "mnist")
 # burnist's defaults for the keys a config may leave out (crates/experiment/src/file.rs).
 DEFAULTS = {"epochs": 3, "batch_size": 32, "scaling": "raw"}
+# The notebook's network, for configs without [[model.layers]] (LayerConfig::notebook).
+NOTEBOOK_LAYERS = [
+    {"type": "conv2d", "filters": 8, "kernel_size": 3},
+    {"type": "max_pool2d", "pool_size": 2},
+    {"type": "flatten"},
+    {"type": "dense", "units": 10, "activation": "softmax"},
+]
 
 
 def idx(path, offset):
@@ -67,7 +74,7 @@ def keras_twin(config, train, valid, test, epochs, batch, threads):
     from keras import layers
 
     model = [keras.Input(shape=(28, 28, 1))]
-    for layer in config["model"]["layers"]:
+    for layer in layers:
         kind = layer["type"]
         if kind == "conv2d":
             model.append(layers.Conv2D(layer["filters"], layer["kernel_size"], strides=layer.get("strides", 1),
@@ -109,15 +116,15 @@ def keras_twin(config, train, valid, test, epochs, batch, threads):
     return times, accs, test_acc, {"tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def torch_twin(config, train, valid, test, epochs, batch, threads):
-    import torch
+def torch_sequential(layers):
+    """The idiomatic PyTorch nn.Sequential of a burnist layer list: one
+    module per layer, each relu/sigmoid/tanh its own module right after its
+    layer, no softmax module (PyTorch trains on logits). `trainer export
+    --format safetensors` names its weights by these modules' indices."""
     from torch import nn
-    if threads:
-        torch.set_num_threads(threads)
-    torch.manual_seed(0)
     modules, channels, side, features = [], 1, 28, None
     activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
-    for layer in config["model"]["layers"]:
+    for layer in layers:
         kind = layer["type"]
         if kind == "conv2d":
             k, s = layer["kernel_size"], layer.get("strides", 1)
@@ -144,7 +151,16 @@ def torch_twin(config, train, valid, test, epochs, batch, threads):
         act = layer.get("activation", "linear")
         if act in activations:
             modules.append(activations[act]())
-    model = nn.Sequential(*modules)
+    return nn.Sequential(*modules)
+
+
+def torch_twin(config, train, valid, test, epochs, batch, threads):
+    import torch
+    from torch import nn
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torch_sequential(config["model"]["layers"])
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
@@ -190,6 +206,7 @@ def main():
     args = ap.parse_args()
     with open(args.config, "rb") as f:
         config = tomllib.load(f)
+    config.setdefault("model", {}).setdefault("layers", NOTEBOOK_LAYERS)
     training = config.get("training", {})
     epochs = args.epochs or training.get("epochs", DEFAULTS["epochs"])
     batch = training.get("batch_size", DEFAULTS["batch_size"])

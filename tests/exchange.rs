@@ -44,6 +44,23 @@ fn python() -> Option<PathBuf> {
     usable.then_some(python)
 }
 
+/// Runs `scripts/exchange.py args...`, asserts it succeeded and returns
+/// what it printed.
+fn exchange_script(python: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(python)
+        .arg(repo_root().join("scripts/exchange.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    said
+}
+
 /// Trains `config` (one small epoch) under `dir` and returns its run.
 fn train(dir: &Path, config: &str, extra: &[&str]) -> PathBuf {
     let sizes = [
@@ -81,21 +98,16 @@ fn exported_models_agree_with_burnist_outside_it() {
             &["export", "--run", run_arg, "--format", "safetensors"],
         )
         .ok();
-        let check = Command::new(&python)
-            .arg(repo_root().join("scripts/exchange.py"))
-            .arg(&run)
-            .arg(&predictions_file)
-            .arg("--onnx")
-            .arg(run.join("model.onnx"))
-            .arg("--safetensors")
-            .arg(run.join("model.safetensors"))
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&check.stdout);
-        assert!(
-            check.status.success(),
-            "{config}: {said}{}",
-            String::from_utf8_lossy(&check.stderr)
+        let said = exchange_script(
+            &python,
+            &[
+                run.as_os_str(),
+                predictions_file.as_os_str(),
+                "--onnx".as_ref(),
+                run.join("model.onnx").as_os_str(),
+                "--safetensors".as_ref(),
+                run.join("model.safetensors").as_os_str(),
+            ],
         );
         assert!(said.contains("onnxruntime: 1000 images"), "{said}");
         assert!(said.contains("pytorch twin: 1000 images"), "{said}");
@@ -137,21 +149,14 @@ fn an_export_is_the_same_bytes_each_time_and_says_what_it_holds() {
         );
     }
     let model = ModelProto::decode(&*std::fs::read(run.join("model.onnx")).unwrap()).unwrap();
-    let graph = model.graph.unwrap();
+    let graph = model.graph.as_ref().unwrap();
     assert_eq!(graph.input[0].name, INPUT);
     assert_eq!(graph.output[0].name, OUTPUT);
     // every-layer.toml trains on x/255: the graph divides first and ends in the softmax.
     assert_eq!(graph.node[0].op_type, "Div");
     assert_eq!(graph.node.last().unwrap().op_type, "Softmax");
-    let meta = |key: &str| {
-        model
-            .metadata_props
-            .iter()
-            .find(|entry| entry.key == key)
-            .map(|entry| entry.value.clone())
-    };
-    assert_eq!(meta(keys::SCALING).as_deref(), Some("unit"));
-    assert_eq!(meta(keys::RUN).as_deref(), Some("every-layer/run-001"));
+    assert_eq!(model.metadata(keys::SCALING), Some("unit"));
+    assert_eq!(model.metadata(keys::RUN), Some("every-layer/run-001"));
 }
 
 /// The accuracy of `predict --json` rows against their labels.
@@ -230,18 +235,7 @@ fn a_pytorch_model_imports_classifies_as_in_pytorch_and_trains_on() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("torch.onnx");
-    let made = Command::new(&python)
-        .arg(repo_root().join("scripts/exchange.py"))
-        .arg("--torch-model")
-        .arg(&model)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&made.stdout);
-    assert!(
-        made.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let said = exchange_script(&python, &["--torch-model".as_ref(), model.as_os_str()]);
     let torch: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
     let dynamo = PathBuf::from(torch["dynamo"].as_str().unwrap());
     let torch = torch["accuracy"].as_f64().unwrap();

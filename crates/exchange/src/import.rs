@@ -83,6 +83,10 @@ pub fn import(
     external: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Result<Imported, ImportError> {
     let model = ModelProto::decode(bytes).map_err(|err| ImportError::NotAModel(err.to_string()))?;
+    let run = model.metadata(keys::RUN).map(str::to_owned);
+    let producer = format!("{} {}", model.producer_name, model.producer_version)
+        .trim()
+        .to_owned();
     let graph = model.graph.ok_or(ImportError::NoGraph)?;
     if graph.node.is_empty() && graph.input.is_empty() {
         return Err(ImportError::NoGraph);
@@ -96,13 +100,6 @@ pub fn import(
         constants.insert(tensor.name.clone(), tensor);
     }
     let input = image_input(&graph.input, &constants)?;
-    let meta = |key: &str| {
-        model
-            .metadata_props
-            .iter()
-            .find(|entry| entry.key == key)
-            .map(|entry| entry.value.clone())
-    };
     let mut reader = Reader {
         constants,
         current: input,
@@ -127,10 +124,8 @@ pub fn import(
         layers: reader.layers,
         weights: reader.weights,
         scaling: reader.scaling,
-        producer: format!("{} {}", model.producer_name, model.producer_version)
-            .trim()
-            .to_owned(),
-        run: meta(keys::RUN),
+        producer,
+        run,
     })
 }
 

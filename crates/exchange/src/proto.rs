@@ -30,6 +30,16 @@ pub struct ModelProto {
     pub metadata_props: Vec<StringStringEntryProto>,
 }
 
+impl ModelProto {
+    /// The value of metadata entry `key`, if the model has one.
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata_props
+            .iter()
+            .find(|entry| entry.key == key)
+            .map(|entry| entry.value.as_str())
+    }
+}
+
 /// `OperatorSetIdProto`: an operator set and its version.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct OperatorSetIdProto {

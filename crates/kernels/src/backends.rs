@@ -6,12 +6,13 @@ use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{DType, Shape};
 
 use crate::adam::AdamStep;
-use crate::ops::{
-    ConvGrads, HostBackend, KernelGrads, KernelOps, Positions, host_adam_step, host_conv2d,
-    host_conv2d_backward, host_conv2d_gemm, host_conv2d_gemm_backward, host_conv2d_gemm_max_pool2d,
-    host_conv2d_gemm_max_pool2d_backward, host_conv2d_max_pool2d, host_conv2d_max_pool2d_backward,
-    host_cross_entropy, host_cross_entropy_backward, host_max_pool2d, host_max_pool2d_backward,
+use crate::host::{
+    HostBackend, host_adam_step, host_conv2d, host_conv2d_backward, host_conv2d_gemm,
+    host_conv2d_gemm_backward, host_conv2d_gemm_max_pool2d, host_conv2d_gemm_max_pool2d_backward,
+    host_conv2d_max_pool2d, host_conv2d_max_pool2d_backward, host_cross_entropy,
+    host_cross_entropy_backward, host_max_pool2d, host_max_pool2d_backward,
 };
+use crate::ops::{ConvGrads, KernelGrads, KernelOps, Positions};
 
 /// Implements both traits for a [`HostBackend`] by the host kernels.
 macro_rules! host_kernels {

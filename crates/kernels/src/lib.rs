@@ -19,10 +19,13 @@
 
 pub mod adam;
 mod autodiff;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod backends;
 pub mod conv;
 pub mod dropout;
 pub mod fused;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+mod host;
 pub mod im2col;
 mod images;
 pub mod loss;
