@@ -61,6 +61,15 @@ fn exchange_script(python: &Path, args: &[&std::ffi::OsStr]) -> String {
     said
 }
 
+/// `trainer predict --run RUN --json --first N`, run in `dir`: one JSON row
+/// per test image.
+fn predict_json(dir: &Path, run: &Path, first: &str) -> String {
+    let run = run.to_str().unwrap();
+    trainer(dir, &["predict", "--run", run, "--json", "--first", first])
+        .ok()
+        .to_owned()
+}
+
 /// Trains `config` (one small epoch) under `dir` and returns its run.
 fn train(dir: &Path, config: &str, extra: &[&str]) -> PathBuf {
     let sizes = [
@@ -86,12 +95,8 @@ fn exported_models_agree_with_burnist_outside_it() {
     ] {
         let run = train(dir.path(), config, extra);
         let run_arg = run.to_str().unwrap();
-        let predictions = trainer(
-            dir.path(),
-            &["predict", "--run", run_arg, "--json", "--first", IMAGES],
-        );
         let predictions_file = run.join("predictions.jsonl");
-        std::fs::write(&predictions_file, predictions.ok()).unwrap();
+        std::fs::write(&predictions_file, predict_json(dir.path(), &run, IMAGES)).unwrap();
         trainer(dir.path(), &["export", "--run", run_arg]).ok();
         trainer(
             dir.path(),
@@ -212,22 +217,10 @@ fn an_export_imported_and_exported_again_is_the_same_file() {
         "export -> import -> export changed the file"
     );
     // The same weights on the same backend: the same probabilities, exactly.
-    let predict = |run: &Path| {
-        trainer(
-            dir.path(),
-            &[
-                "predict",
-                "--run",
-                run.to_str().unwrap(),
-                "--json",
-                "--first",
-                "200",
-            ],
-        )
-        .ok()
-        .to_owned()
-    };
-    assert_eq!(predict(&run), predict(&imported));
+    assert_eq!(
+        predict_json(dir.path(), &run, "200"),
+        predict_json(dir.path(), &imported, "200")
+    );
 }
 
 #[test]
@@ -258,18 +251,7 @@ fn a_pytorch_model_imports_classifies_as_in_pytorch_and_trains_on() {
         .to_owned();
         assert!(said.contains("(pytorch 2.9.0"), "{said}");
         let run = dir.path().join("artifacts").join(name).join("run-001");
-        let rows = trainer(
-            dir.path(),
-            &[
-                "predict",
-                "--run",
-                run.to_str().unwrap(),
-                "--json",
-                "--first",
-                IMAGES,
-            ],
-        );
-        let imported = accuracy(rows.ok());
+        let imported = accuracy(&predict_json(dir.path(), &run, IMAGES));
         // Float32 sums in another order may flip an image whose two best
         // classes are within a few ulps: allow two of the thousand.
         assert!(
