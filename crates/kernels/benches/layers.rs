@@ -123,6 +123,29 @@ fn slices(c: &mut Criterion) {
             )
         })
     });
+    {
+        let _awake = kernels::PoolAwake::new();
+        group.bench_function("forward_awake", |bench| {
+            bench.iter(|| {
+                conv2d_max_pool2d(&shape, [2, 2], &x, &w, &b, &mut out, Some(&mut positions))
+            })
+        });
+        group.bench_function("backward_awake", |bench| {
+            bench.iter(|| {
+                conv2d_max_pool2d_backward(
+                    &shape,
+                    [2, 2],
+                    &x,
+                    &w,
+                    &grad,
+                    &positions,
+                    None,
+                    &mut dw,
+                    &mut db,
+                )
+            })
+        });
+    }
     group.finish();
 }
 

@@ -13,7 +13,8 @@
 //!
 //! The kernels are plain loops over slices in safe Rust (see [`simd`] for how
 //! they vectorise), split over the batch with rayon when the batch is big
-//! enough. Their results match Burn's stock operations: the same forward
+//! enough (or, while a [`PoolAwake`] keeps a worker spinning, in two halves
+//! down to a training step's batch). Their results match Burn's stock operations: the same forward
 //! sums in the same order, max-pool ties and NaNs routed as burn-flex routes
 //! them; gradients differ from the stock ones only by rounding.
 
@@ -43,6 +44,8 @@ use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::ops::KernelOps;
+
+pub use images::PoolAwake;
 
 /// Whether the kernels of this crate compute `tensor`'s layers: float32
 /// tensors of a backend they are compiled for (burn-flex with the `flex`

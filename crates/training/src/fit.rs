@@ -141,7 +141,11 @@ pub fn fit(
     if let Some(strategy) = &early_stopping {
         training = training.early_stopping(strategy.clone());
     }
+    // The steps' batches split over two cores (see `PoolAwake`) while the
+    // Learner runs; the worker sleeps again before anything else does.
+    let awake = kernels::PoolAwake::new();
     let result = training.launch(Learner::new(model, optimizer, scheduler));
+    drop(awake);
 
     let done = History::load(&run.history()).map_or(0, |history| history.epochs.len());
     if let Some(reason) = stopper.reason() {
