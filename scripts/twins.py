@@ -74,7 +74,7 @@ def keras_twin(config, train, valid, test, epochs, batch, threads):
     from keras import layers
 
     model = [keras.Input(shape=(28, 28, 1))]
-    for layer in layers:
+    for layer in config["model"]["layers"]:
         kind = layer["type"]
         if kind == "conv2d":
             model.append(layers.Conv2D(layer["filters"], layer["kernel_size"], strides=layer.get("strides", 1),
