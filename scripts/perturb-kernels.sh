@@ -69,4 +69,12 @@ perturb crates/kernels/src/im2col.rs 's/sums\[f\] += crate::simd::sum(grad);/sum
     "gemm + max-pool: the bias gradient scaled by 1.0001"
 perturb crates/kernels/src/im2col.rs 's/crate::pool::scatter(grad, \&positions\[at..\]\[..pooled_len\], target);/crate::pool::scatter(grad, \&positions[at..][..pooled_len], \&mut target[1..]);/' \
     "gemm + max-pool: each gradient routed one position to the right"
+perturb crates/kernels/src/pool.rs 's/\*out = window.iter().sum::<f32>() \/ count;/*out = window.iter().sum::<f32>() \/ count * 1.0001;/' \
+    "average pool: scaled by 1.0001"
+perturb crates/kernels/src/pool.rs 's/\.take(window_rows - 1)/.take(window_rows - 1).skip(1)/' \
+    "average pool: the third row of a window dropped"
+perturb crates/kernels/src/pool.rs 's/for s in \&mut spread\[col \* col_stride..\]\[..window_cols\] {/for s in \&mut spread[col * col_stride..][..window_cols].iter_mut().skip(1) {/' \
+    "average pool gradient: the first column of each window left out"
+perturb crates/kernels/src/pool.rs 's/        .take(window_rows)$/        .take(window_rows).skip(usize::from(window_rows > 2))/' \
+    "average pool gradient: the first row of windows over 2 rows left out"
 exit $status

@@ -105,6 +105,24 @@ impl<B: KernelGrads> Backward<B, 1> for MaxPool2dBackward {
 }
 
 #[derive(Debug)]
+struct AvgPool2dBackward;
+
+impl<B: KernelGrads> Backward<B, 1> for AvgPool2dBackward {
+    /// The input's shape, the window, the stride.
+    type State = (Shape, [usize; 2], [usize; 2]);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let [Some(node)] = ops.parents else {
+            return;
+        };
+        let (shape, window, stride) = ops.state;
+        let dx = B::kernel_avg_pool2d_backward(shape, grad, window, stride);
+        grads.register::<B>(node.id, dx);
+    }
+}
+
+#[derive(Debug)]
 struct Conv2dMaxPool2dBackward;
 
 impl<B: KernelGrads> Backward<B, 3> for Conv2dMaxPool2dBackward {
@@ -267,6 +285,29 @@ impl<B: KernelGrads, C: CheckpointStrategy> KernelOps for Autodiff<B, C> {
             }
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::kernel_max_pool2d(x.into_primitive(), window))
+            }
+        }
+    }
+
+    fn kernel_avg_pool2d(
+        x: FloatTensor<Self>,
+        window: [usize; 2],
+        stride: [usize; 2],
+    ) -> FloatTensor<Self> {
+        match AvgPool2dBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let shape = x.shape();
+                prep.finish(
+                    (shape, window, stride),
+                    B::kernel_avg_pool2d(x.into_primitive(), window, stride),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::kernel_avg_pool2d(x.into_primitive(), window, stride))
             }
         }
     }

@@ -7,10 +7,10 @@ use burn::backend::{DType, Shape};
 
 use crate::adam::AdamStep;
 use crate::host::{
-    HostBackend, host_adam_step, host_conv2d, host_conv2d_backward, host_conv2d_gemm,
-    host_conv2d_gemm_backward, host_conv2d_gemm_max_pool2d, host_conv2d_gemm_max_pool2d_backward,
-    host_conv2d_max_pool2d, host_conv2d_max_pool2d_backward, host_cross_entropy,
-    host_cross_entropy_backward, host_max_pool2d, host_max_pool2d_backward,
+    HostBackend, host_adam_step, host_avg_pool2d, host_avg_pool2d_backward, host_conv2d,
+    host_conv2d_backward, host_conv2d_gemm, host_conv2d_gemm_backward, host_conv2d_gemm_max_pool2d,
+    host_conv2d_gemm_max_pool2d_backward, host_conv2d_max_pool2d, host_conv2d_max_pool2d_backward,
+    host_cross_entropy, host_cross_entropy_backward, host_max_pool2d, host_max_pool2d_backward,
 };
 use crate::ops::{ConvGrads, KernelGrads, KernelOps, Positions};
 
@@ -51,6 +51,14 @@ macro_rules! host_kernels {
 
             fn kernel_max_pool2d(x: FloatTensor<Self>, window: [usize; 2]) -> FloatTensor<Self> {
                 host_max_pool2d::<Self>(x, window, false).0
+            }
+
+            fn kernel_avg_pool2d(
+                x: FloatTensor<Self>,
+                window: [usize; 2],
+                stride: [usize; 2],
+            ) -> FloatTensor<Self> {
+                host_avg_pool2d::<Self>(x, window, stride)
             }
 
             fn kernel_conv2d_max_pool2d(
@@ -97,6 +105,15 @@ macro_rules! host_kernels {
                 window: [usize; 2],
             ) -> FloatTensor<Self> {
                 host_max_pool2d_backward::<Self>(x, grad, positions, window)
+            }
+
+            fn kernel_avg_pool2d_backward(
+                x: Shape,
+                grad: FloatTensor<Self>,
+                window: [usize; 2],
+                stride: [usize; 2],
+            ) -> FloatTensor<Self> {
+                host_avg_pool2d_backward::<Self>(x, grad, window, stride)
             }
 
             fn kernel_conv2d_backward(

@@ -54,12 +54,13 @@ fn strided_shape(x: &Shape, weight: &Shape, stride: [usize; 2], padding: [usize;
     }
 }
 
-fn pool_shape(x: &Shape, window: [usize; 2]) -> PoolShape {
+fn pool_shape(x: &Shape, window: [usize; 2], stride: [usize; 2]) -> PoolShape {
     PoolShape {
         planes: x[0] * x[1],
         height: x[2],
         width: x[3],
         window,
+        stride,
     }
 }
 
@@ -418,7 +419,7 @@ pub(crate) fn host_max_pool2d<B: HostBackend>(
     positions: bool,
 ) -> (FloatTensor<B>, Option<Positions>) {
     let x_shape = x.shape();
-    let shape = pool_shape(&x_shape, window);
+    let shape = pool_shape(&x_shape, window, window);
     let out_shape = pooled(&shape, &x_shape);
     let like = x.clone();
     let values = B::values(x);
@@ -437,11 +438,40 @@ pub(crate) fn host_max_pool2d_backward<B: HostBackend>(
     positions: &Positions,
     window: [usize; 2],
 ) -> FloatTensor<B> {
-    let shape = pool_shape(&x, window);
+    let shape = pool_shape(&x, window, window);
     let like = grad.clone();
     let grad = B::values(grad);
     let mut dx = vec![0.0; x.num_elements()];
     pool::max_pool2d_backward(&shape, grad.as_ref(), &positions.0, &mut dx);
+    B::tensor(dx, x, &like)
+}
+
+pub(crate) fn host_avg_pool2d<B: HostBackend>(
+    x: FloatTensor<B>,
+    window: [usize; 2],
+    stride: [usize; 2],
+) -> FloatTensor<B> {
+    let x_shape = x.shape();
+    let shape = pool_shape(&x_shape, window, stride);
+    let out_shape = pooled(&shape, &x_shape);
+    let like = x.clone();
+    let values = B::values(x);
+    let mut out = vec![0.0; out_shape.num_elements()];
+    pool::avg_pool2d(&shape, values.as_ref(), &mut out);
+    B::tensor(out, out_shape, &like)
+}
+
+pub(crate) fn host_avg_pool2d_backward<B: HostBackend>(
+    x: Shape,
+    grad: FloatTensor<B>,
+    window: [usize; 2],
+    stride: [usize; 2],
+) -> FloatTensor<B> {
+    let shape = pool_shape(&x, window, stride);
+    let like = grad.clone();
+    let grad = B::values(grad);
+    let mut dx = vec![0.0; x.num_elements()];
+    pool::avg_pool2d_backward(&shape, grad.as_ref(), &mut dx);
     B::tensor(dx, x, &like)
 }
 

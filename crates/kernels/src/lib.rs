@@ -39,8 +39,10 @@ pub mod simd;
 
 use burn::backend::{DType, Dispatch, DispatchDevice};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::tensor::module::{conv2d as stock_conv2d, max_pool2d as stock_max_pool2d};
-use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::module::{
+    avg_pool2d as stock_avg_pool2d, conv2d as stock_conv2d, max_pool2d as stock_max_pool2d,
+};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::ops::KernelOps;
@@ -169,6 +171,20 @@ pub fn max_pool2d(x: Tensor<4>, window: [usize; 2]) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_max_pool2d(
         x.into_dispatch(),
         window,
+    ))
+}
+
+/// An average pool of `window` moved by `stride`; rows and columns that do
+/// not fill a window are dropped (floor mode, no padding).
+pub fn avg_pool2d(x: Tensor<4>, window: [usize; 2], stride: [usize; 2]) -> Tensor<4> {
+    let [_, _, rows, cols] = x.dims();
+    if !(serves(&x) && window_fits(window, [rows, cols]) && stride[0] > 0 && stride[1] > 0) {
+        return stock_avg_pool2d(x, AvgPoolOptions::new(window).with_stride(stride));
+    }
+    Tensor::from_dispatch(<Dispatch as KernelOps>::kernel_avg_pool2d(
+        x.into_dispatch(),
+        window,
+        stride,
     ))
 }
 

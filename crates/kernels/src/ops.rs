@@ -24,8 +24,8 @@ use burn::backend::{Backend, Shape, backend_extension};
 use crate::adam::AdamStep;
 
 /// The forward passes, one per kernel: the convolution (stride 1, zero
-/// padding, with bias), the max-pool (stride = window, floor mode), and the
-/// two fused.
+/// padding, with bias), the max-pool (stride = window, floor mode), the two
+/// fused, and the average pool (any stride, floor mode).
 #[backend_extension(
     Flex: cfg(feature = "flex"),
     NdArray: cfg(feature = "ndarray"),
@@ -64,6 +64,14 @@ pub trait KernelOps: Backend {
 
     /// `max_pool2d(x)` with a `window` that is also the stride.
     fn kernel_max_pool2d(x: FloatTensor<Self>, window: [usize; 2]) -> FloatTensor<Self>;
+
+    /// `avg_pool2d(x)`: the mean of each `window`, moved by `stride`, floor
+    /// mode.
+    fn kernel_avg_pool2d(
+        x: FloatTensor<Self>,
+        window: [usize; 2],
+        stride: [usize; 2],
+    ) -> FloatTensor<Self>;
 
     /// `max_pool2d(conv2d(x, weight) + bias)` in one pass.
     fn kernel_conv2d_max_pool2d(
@@ -123,6 +131,15 @@ pub trait KernelGrads: KernelOps {
         grad: FloatTensor<Self>,
         positions: &Positions,
         window: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// The input gradient of [`KernelOps::kernel_avg_pool2d`] of an input
+    /// of shape `x`.
+    fn kernel_avg_pool2d_backward(
+        x: Shape,
+        grad: FloatTensor<Self>,
+        window: [usize; 2],
+        stride: [usize; 2],
     ) -> FloatTensor<Self>;
 
     /// The gradients of [`KernelOps::kernel_conv2d`]; the input's only when

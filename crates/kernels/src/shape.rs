@@ -75,9 +75,10 @@ impl ConvShape {
     }
 }
 
-/// A max-pool over `[batch, channels, height, width]` with a `window[0] x
-/// window[1]` window moved by its own size; rows and columns left over at
-/// the bottom and right are dropped (floor mode, Keras's `padding="valid"`).
+/// A pool over `[batch, channels, height, width]` with a `window[0] x
+/// window[1]` window moved by `stride` (the max-pool's: its window); rows
+/// and columns left over at the bottom and right are dropped (floor mode,
+/// Keras's `padding="valid"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolShape {
     /// Images times channels: the planes pooled independently.
@@ -86,14 +87,19 @@ pub struct PoolShape {
     pub height: usize,
     /// Input columns.
     pub width: usize,
-    /// Window rows and columns (also the stride).
+    /// Window rows and columns.
     pub window: [usize; 2],
+    /// Rows and columns the window moves by.
+    pub stride: [usize; 2],
 }
 
 impl PoolShape {
-    /// Rows and columns of the output.
+    /// Rows and columns of the output (of a valid shape).
     pub fn output(&self) -> [usize; 2] {
-        [self.height / self.window[0], self.width / self.window[1]]
+        [
+            (self.height - self.window[0]) / self.stride[0] + 1,
+            (self.width - self.window[1]) / self.stride[1] + 1,
+        ]
     }
 
     /// Whether the window fits and no size is zero.
@@ -101,6 +107,8 @@ impl PoolShape {
         self.planes > 0
             && self.window[0] > 0
             && self.window[1] > 0
+            && self.stride[0] > 0
+            && self.stride[1] > 0
             && self.window[0] <= self.height
             && self.window[1] <= self.width
     }
@@ -134,8 +142,15 @@ mod tests {
             height: 26,
             width: 26,
             window: [2, 2],
+            stride: [2, 2],
         };
         assert_eq!(pool.output(), [13, 13]);
+        let overlapping = PoolShape {
+            window: [3, 3],
+            stride: [2, 1],
+            ..pool
+        };
+        assert_eq!(overlapping.output(), [12, 24]);
     }
 
     #[test]
@@ -174,6 +189,7 @@ mod tests {
             height: 3,
             width: 5,
             window: [4, 2],
+            stride: [4, 2],
         };
         assert!(!pool.is_valid());
         assert_eq!(

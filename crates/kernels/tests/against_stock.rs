@@ -369,6 +369,69 @@ fn the_fused_convolution_and_pool_match_the_stock_ones() {
     check_cases(40, 16, check_fused);
 }
 
+/// An average pool's input and geometry: `[batch, channels, rows, cols]`,
+/// window, stride (each up to 7, the layer list's range, and the window
+/// within the input).
+fn avg_pool_cases() -> impl Strategy<Value = ([usize; 4], [usize; 2], [usize; 2], u64)> {
+    (
+        (1..=6usize, 1..=4usize, 1..=30usize, 1..=30usize),
+        (1..=7usize, 1..=7usize, 1..=7usize, 1..=7usize),
+        any::<u64>(),
+    )
+        .prop_filter(
+            "the window fits",
+            |((_, _, rows, cols), (window_rows, window_cols, _, _), _)| {
+                window_rows <= rows && window_cols <= cols
+            },
+        )
+        .prop_map(|((b, c, rows, cols), (wr, wc, sr, sc), seed)| {
+            ([b, c, rows, cols], [wr, wc], [sr, sc], seed)
+        })
+}
+
+/// The output of `pool` on random values of `shape` and the gradient of
+/// `Σ output * r` for random `r`; on their absolute values when `absolute`
+/// (each output and gradient is then the sum of the magnitudes of its terms).
+fn pooled_and_grad(
+    shape: [usize; 4],
+    seed: u64,
+    absolute: bool,
+    device: &Device,
+    pool: impl Fn(Tensor<4>) -> Tensor<4>,
+) -> (Vec<f32>, Vec<f32>) {
+    let device = device.clone().autodiff();
+    let take = |data| {
+        let values = Tensor::from_data(data, &device);
+        if absolute { values.abs() } else { values }
+    };
+    let x = take(random_data(false, seed, shape)).require_grad();
+    let output = pool(x.clone());
+    let r = take(random_data(false, seed ^ 4, output.dims()));
+    let grads = (output.clone() * r).sum().backward();
+    (read(output), read(x.grad(&grads).expect("x is tracked")))
+}
+
+/// Any window and stride, overlapping windows included: the output and the
+/// input's gradient within [`TOLERANCE`] of the stock ones.
+#[test]
+fn the_average_pool_matches_the_stock_one() {
+    for (name, device) in devices() {
+        let mut runner = TestRunner::new(Config::with_cases(60));
+        runner
+            .run(&avg_pool_cases(), |(shape, window, stride, seed)| {
+                let stock =
+                    |x| stock_avg_pool2d(x, AvgPoolOptions::new(window).with_stride(stride));
+                let kernel = |x| kernels::avg_pool2d(x, window, stride);
+                let (out, dx) = pooled_and_grad(shape, seed, false, &device, kernel);
+                let (stock_out, stock_dx) = pooled_and_grad(shape, seed, false, &device, stock);
+                let (out_size, dx_size) = pooled_and_grad(shape, seed, true, &device, stock);
+                compare("output", &out, &stock_out, Some(&out_size))?;
+                compare("x gradient", &dx, &stock_dx, Some(&dx_size))
+            })
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+}
+
 /// Batches up to 64, as large as the notebook's and beyond: fewer cases.
 #[test]
 fn large_batches_match_the_stock_ones() {

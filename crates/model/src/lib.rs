@@ -220,6 +220,7 @@ pub fn kernel_plan(rows: &[SummaryRow], input: Shape, kernels: Kernels) -> Vec<S
             {
                 "burnist max-pool".to_owned()
             }
+            (LayerConfig::AvgPool2d { .. }, Kernels::Fast) => "burnist average pool".to_owned(),
             (LayerConfig::Dense { .. }, _) => "Burn's matmul".to_owned(),
             _ => "Burn's own operations".to_owned(),
         };
@@ -575,7 +576,11 @@ impl KerasNet {
                         pool.forward(x)
                     },
                 ),
-                (Layer::AvgPool2d(pool), Flow::Maps(x)) => Flow::Maps(pool.forward(x)),
+                (Layer::AvgPool2d(pool), Flow::Maps(x)) => Flow::Maps(match self.kernels {
+                    // The layer is built without padding (LayerConfig has none).
+                    Kernels::Fast => kernels::avg_pool2d(x, pool.kernel_size, pool.stride),
+                    Kernels::Stock => pool.forward(x),
+                }),
                 (Layer::Flatten(_), Flow::Maps(x)) => Flow::Flat(x.flatten(1, 3)),
                 (Layer::Dropout(dropout), Flow::Maps(x)) => Flow::Maps(drop(dropout, x, key)),
                 (Layer::Dropout(dropout), Flow::Flat(x)) => Flow::Flat(drop(dropout, x, key)),
