@@ -77,4 +77,12 @@ perturb crates/kernels/src/pool.rs 's/for s in \&mut spread\[col \* col_stride..
     "average pool gradient: the first column of each window left out"
 perturb crates/kernels/src/pool.rs 's/        .take(window_rows)$/        .take(window_rows).skip(usize::from(window_rows > 2))/' \
     "average pool gradient: the first row of windows over 2 rows left out"
+perturb crates/kernels/src/norm.rs 's/\*o = (v - m) \/ s \* g + b;/*o = (v - m) \/ s * g * 1.0001 + b;/' \
+    "batch norm: the output scaled by 1.0001"
+perturb crates/kernels/src/norm.rs 's/variance\[channel\] = channel_sum(shape, x, channel, |v| (v - m) \* (v - m)) \/ count;/variance[channel] = channel_sum(shape, x, channel, |v| (v - m) * (v - m)) \/ (count - 1.0).max(1.0);/' \
+    "batch norm: the unbiased variance"
+perturb crates/kernels/src/norm.rs 's/\.map(|(g, x)| sum_of(g, x, |g, v| g \* ((v - m) \* inv)))/.map(|(g, x)| sum_of(g, x, |g, v| g * ((v - m) * inv) * 1.0001))/' \
+    "batch norm: the gamma gradient scaled by 1.0001"
+perturb crates/kernels/src/norm.rs 's/\*d = scale \* (g - mean_grad - normalized \* mean_projection);/*d = scale * (g - normalized * mean_projection);/' \
+    "batch norm: the input gradient without the mean's share"
 exit $status

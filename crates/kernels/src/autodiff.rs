@@ -123,6 +123,33 @@ impl<B: KernelGrads> Backward<B, 1> for AvgPool2dBackward {
 }
 
 #[derive(Debug)]
+struct BatchNormTrainBackward;
+
+impl<B: KernelGrads> Backward<B, 3> for BatchNormTrainBackward {
+    /// The input's and gamma's checkpoints, the batch's mean and variance as
+    /// the forward pass computed them, epsilon.
+    type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, gamma, mean, variance, epsilon) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x);
+        let gamma = checkpointer.retrieve_node_output::<FloatTensor<B>>(gamma);
+        let computed = B::kernel_batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+        for (parent, grad) in ops.parents.into_iter().zip(computed) {
+            if let Some(node) = parent {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
 struct Conv2dMaxPool2dBackward;
 
 impl<B: KernelGrads> Backward<B, 3> for Conv2dMaxPool2dBackward {
@@ -285,6 +312,55 @@ impl<B: KernelGrads, C: CheckpointStrategy> KernelOps for Autodiff<B, C> {
             }
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::kernel_max_pool2d(x.into_primitive(), window))
+            }
+        }
+    }
+
+    fn kernel_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        match BatchNormTrainBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let (out, mean, variance) = B::kernel_batch_norm_train(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                );
+                (
+                    prep.finish(state, out),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (out, mean, variance) = B::kernel_batch_norm_train(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                (
+                    prep.finish(out),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
             }
         }
     }

@@ -7,10 +7,11 @@ use burn::backend::{DType, Shape};
 
 use crate::adam::AdamStep;
 use crate::host::{
-    HostBackend, host_adam_step, host_avg_pool2d, host_avg_pool2d_backward, host_conv2d,
-    host_conv2d_backward, host_conv2d_gemm, host_conv2d_gemm_backward, host_conv2d_gemm_max_pool2d,
-    host_conv2d_gemm_max_pool2d_backward, host_conv2d_max_pool2d, host_conv2d_max_pool2d_backward,
-    host_cross_entropy, host_cross_entropy_backward, host_max_pool2d, host_max_pool2d_backward,
+    HostBackend, host_adam_step, host_avg_pool2d, host_avg_pool2d_backward, host_batch_norm_train,
+    host_batch_norm_train_backward, host_conv2d, host_conv2d_backward, host_conv2d_gemm,
+    host_conv2d_gemm_backward, host_conv2d_gemm_max_pool2d, host_conv2d_gemm_max_pool2d_backward,
+    host_conv2d_max_pool2d, host_conv2d_max_pool2d_backward, host_cross_entropy,
+    host_cross_entropy_backward, host_max_pool2d, host_max_pool2d_backward,
 };
 use crate::ops::{ConvGrads, KernelGrads, KernelOps, Positions};
 
@@ -51,6 +52,15 @@ macro_rules! host_kernels {
 
             fn kernel_max_pool2d(x: FloatTensor<Self>, window: [usize; 2]) -> FloatTensor<Self> {
                 host_max_pool2d::<Self>(x, window, false).0
+            }
+
+            fn kernel_batch_norm_train(
+                x: FloatTensor<Self>,
+                gamma: FloatTensor<Self>,
+                beta: FloatTensor<Self>,
+                epsilon: f64,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+                host_batch_norm_train::<Self>(x, gamma, beta, epsilon)
             }
 
             fn kernel_avg_pool2d(
@@ -105,6 +115,17 @@ macro_rules! host_kernels {
                 window: [usize; 2],
             ) -> FloatTensor<Self> {
                 host_max_pool2d_backward::<Self>(x, grad, positions, window)
+            }
+
+            fn kernel_batch_norm_train_backward(
+                x: FloatTensor<Self>,
+                gamma: FloatTensor<Self>,
+                mean: FloatTensor<Self>,
+                variance: FloatTensor<Self>,
+                epsilon: f64,
+                grad: FloatTensor<Self>,
+            ) -> [FloatTensor<Self>; 3] {
+                host_batch_norm_train_backward::<Self>(x, gamma, mean, variance, epsilon, grad)
             }
 
             fn kernel_avg_pool2d_backward(

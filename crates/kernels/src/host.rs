@@ -10,9 +10,10 @@ use burn::backend::{Backend, Shape, TensorData, TensorMetadata, read_sync};
 
 use crate::adam::{AdamStep, adam_step};
 use crate::images::for_each_chunk;
+use crate::norm::NormShape;
 use crate::ops::{ConvGrads, Positions};
 use crate::shape::{ConvShape, PoolShape};
-use crate::{conv, fused, im2col, loss, pool};
+use crate::{conv, fused, im2col, loss, norm, pool};
 
 /// A backend whose float tensors can be read as host `f32` slices.
 pub(crate) trait HostBackend: Backend {
@@ -473,6 +474,80 @@ pub(crate) fn host_avg_pool2d_backward<B: HostBackend>(
     let mut dx = vec![0.0; x.num_elements()];
     pool::avg_pool2d_backward(&shape, grad.as_ref(), &mut dx);
     B::tensor(dx, x, &like)
+}
+
+/// [`NormShape`] of a batch-normalised tensor of shape `x`.
+fn norm_shape(x: &Shape) -> NormShape {
+    let (batch, channels) = (x[0], x[1]);
+    NormShape {
+        batch,
+        channels,
+        plane: x.num_elements() / (batch * channels).max(1),
+    }
+}
+
+pub(crate) fn host_batch_norm_train<B: HostBackend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: FloatTensor<B>,
+    epsilon: f64,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let x_shape = x.shape();
+    let shape = norm_shape(&x_shape);
+    let like = x.clone();
+    let (x, gamma, beta) = (B::values(x), B::values(gamma), B::values(beta));
+    let mut out = vec![0.0; x_shape.num_elements()];
+    let (mut mean, mut variance) = (vec![0.0; shape.channels], vec![0.0; shape.channels]);
+    norm::batch_norm_train(
+        &shape,
+        x.as_ref(),
+        gamma.as_ref(),
+        beta.as_ref(),
+        epsilon as f32,
+        &mut out,
+        &mut mean,
+        &mut variance,
+    );
+    let channels = Shape::new([shape.channels]);
+    (
+        B::tensor(out, x_shape, &like),
+        B::tensor(mean, channels.clone(), &like),
+        B::tensor(variance, channels, &like),
+    )
+}
+
+pub(crate) fn host_batch_norm_train_backward<B: HostBackend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: FloatTensor<B>,
+    epsilon: f64,
+    grad: FloatTensor<B>,
+) -> [FloatTensor<B>; 3] {
+    let x_shape = x.shape();
+    let shape = norm_shape(&x_shape);
+    let like = x.clone();
+    let [x, gamma, mean, variance, grad] = [x, gamma, mean, variance, grad].map(B::values);
+    let mut dx = vec![0.0; x_shape.num_elements()];
+    let (mut dgamma, mut dbeta) = (vec![0.0; shape.channels], vec![0.0; shape.channels]);
+    norm::batch_norm_train_backward(
+        &shape,
+        x.as_ref(),
+        gamma.as_ref(),
+        mean.as_ref(),
+        variance.as_ref(),
+        epsilon as f32,
+        grad.as_ref(),
+        &mut dx,
+        &mut dgamma,
+        &mut dbeta,
+    );
+    let channels = Shape::new([shape.channels]);
+    [
+        B::tensor(dx, x_shape, &like),
+        B::tensor(dgamma, channels.clone(), &like),
+        B::tensor(dbeta, channels, &like),
+    ]
 }
 
 pub(crate) fn host_conv2d_backward<B: HostBackend>(

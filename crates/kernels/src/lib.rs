@@ -30,6 +30,7 @@ mod host;
 pub mod im2col;
 mod images;
 pub mod loss;
+pub mod norm;
 pub mod ops;
 pub mod optimizer;
 mod phases;
@@ -40,7 +41,8 @@ pub mod simd;
 use burn::backend::{DType, Dispatch, DispatchDevice};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::module::{
-    avg_pool2d as stock_avg_pool2d, conv2d as stock_conv2d, max_pool2d as stock_max_pool2d,
+    avg_pool2d as stock_avg_pool2d, batch_norm_train as stock_batch_norm_train,
+    conv2d as stock_conv2d, max_pool2d as stock_max_pool2d,
 };
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Int, Tensor};
@@ -172,6 +174,32 @@ pub fn max_pool2d(x: Tensor<4>, window: [usize; 2]) -> Tensor<4> {
         x.into_dispatch(),
         window,
     ))
+}
+
+/// Batch normalisation of `x` (`[batch, channels, ...]`) with the batch's
+/// own statistics, as Burn's `batch_norm_train`: the output, and each
+/// channel's mean and biased variance (for the layer's running statistics).
+pub fn batch_norm_train<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
+    if !serves(&x) {
+        let result = stock_batch_norm_train(x, gamma, beta, epsilon);
+        return (result.output, result.mean, result.variance);
+    }
+    let (out, mean, variance) = <Dispatch as KernelOps>::kernel_batch_norm_train(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+    );
+    (
+        Tensor::from_dispatch(out),
+        Tensor::from_dispatch(mean),
+        Tensor::from_dispatch(variance),
+    )
 }
 
 /// An average pool of `window` moved by `stride`; rows and columns that do

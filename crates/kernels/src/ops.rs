@@ -25,7 +25,8 @@ use crate::adam::AdamStep;
 
 /// The forward passes, one per kernel: the convolution (stride 1, zero
 /// padding, with bias), the max-pool (stride = window, floor mode), the two
-/// fused, and the average pool (any stride, floor mode).
+/// fused, the average pool (any stride, floor mode), batch normalisation with
+/// the batch's statistics, the loss and Adam.
 #[backend_extension(
     Flex: cfg(feature = "flex"),
     NdArray: cfg(feature = "ndarray"),
@@ -89,6 +90,15 @@ pub trait KernelOps: Backend {
         targets: IntTensor<Self>,
     ) -> FloatTensor<Self>;
 
+    /// Batch normalisation of `x` (`[batch, channels, ...]`) with its own
+    /// statistics: the output, and each channel's mean and biased variance.
+    fn kernel_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
     /// One Adam step: the parameters and the two moments after `step`.
     fn kernel_adam_step(
         param: FloatTensor<Self>,
@@ -141,6 +151,18 @@ pub trait KernelGrads: KernelOps {
         window: [usize; 2],
         stride: [usize; 2],
     ) -> FloatTensor<Self>;
+
+    /// The gradients of [`KernelOps::kernel_batch_norm_train`] (of `x`,
+    /// `gamma` and `beta`) from its output's, given the statistics it
+    /// returned.
+    fn kernel_batch_norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3];
 
     /// The gradients of [`KernelOps::kernel_conv2d`]; the input's only when
     /// `input_grad`.

@@ -14,7 +14,8 @@
 
 use burn::prelude::*;
 use burn::tensor::module::{
-    avg_pool2d as stock_avg_pool2d, conv2d as stock_conv2d, max_pool2d as stock_max_pool2d,
+    avg_pool2d as stock_avg_pool2d, batch_norm_train as stock_batch_norm_train,
+    conv2d as stock_conv2d, max_pool2d as stock_max_pool2d,
 };
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Distribution, TensorData};
@@ -427,6 +428,89 @@ fn the_average_pool_matches_the_stock_one() {
                 let (out_size, dx_size) = pooled_and_grad(shape, seed, true, &device, stock);
                 compare("output", &out, &stock_out, Some(&out_size))?;
                 compare("x gradient", &dx, &stock_dx, Some(&dx_size))
+            })
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+}
+
+/// Batch norm's output, mean, variance and the gradients of `x`, `gamma`
+/// and `beta` (of `Σ output * r`), computed by `norm` on random operands:
+/// `x` of `shape`, `[batch, channels, rows, cols]`.
+fn normalized(
+    shape: [usize; 4],
+    seed: u64,
+    device: &Device,
+    norm: impl Fn(Tensor<4>, Tensor<1>, Tensor<1>) -> (Tensor<4>, Tensor<1>, Tensor<1>),
+) -> [Vec<f32>; 6] {
+    let device = device.clone().autodiff();
+    let channel_values =
+        |seed| Tensor::<1>::from_data(random_data(false, seed, [shape[1]]), &device);
+    let x = Tensor::<4>::from_data(random_data(false, seed, shape), &device).require_grad();
+    let gamma = channel_values(seed ^ 2).require_grad();
+    let beta = channel_values(seed ^ 3).require_grad();
+    let (output, mean, variance) = norm(x.clone(), gamma.clone(), beta.clone());
+    let r = Tensor::<4>::from_data(random_data(false, seed ^ 4, shape), &device);
+    let grads = (output.clone() * r).sum().backward();
+    [
+        read(output),
+        read(mean),
+        read(variance),
+        read(x.grad(&grads).expect("x is tracked")),
+        read(gamma.grad(&grads).expect("gamma is tracked")),
+        read(beta.grad(&grads).expect("beta is tracked")),
+    ]
+}
+
+/// Batch norm with the batch's statistics, forward and every gradient,
+/// against Burn's `batch_norm_train` on random shapes (at least two values
+/// per channel). Its sums are over at most 8 x 100 values per channel;
+/// summed in other orders they move by about sqrt(800) * 6e-8 = 2e-6 of
+/// their magnitudes (values in [-1, 1)), and dividing by the standard
+/// deviation (at least sqrt(epsilon) = 0.03) scales an absolute error by
+/// its inverse: `2e-5 * (1 + |value|) / std` bounds it with a margin.
+#[test]
+fn the_batch_norm_matches_the_stock_one() {
+    const EPSILON: f64 = 1e-3;
+    let shapes = (
+        1..=8usize,
+        1..=6usize,
+        1..=10usize,
+        1..=10usize,
+        any::<u64>(),
+    )
+        .prop_filter("two values per channel", |(b, _, r, c, _)| b * r * c >= 2);
+    for (name, device) in devices() {
+        let mut runner = TestRunner::new(Config::with_cases(60));
+        runner
+            .run(&shapes, |(batch, channels, rows, cols, seed)| {
+                let shape = [batch, channels, rows, cols];
+                let kernel = normalized(shape, seed, &device, |x, g, b| {
+                    kernels::batch_norm_train(x, g, b, EPSILON)
+                });
+                let stock = normalized(shape, seed, &device, |x, g, b| {
+                    let result = stock_batch_norm_train(x, g, b, EPSILON);
+                    (result.output, result.mean, result.variance)
+                });
+                let smallest_std = stock[2]
+                    .iter()
+                    .map(|v| (v + EPSILON as f32).sqrt())
+                    .fold(f32::INFINITY, f32::min);
+                let names = [
+                    "output",
+                    "mean",
+                    "variance",
+                    "x gradient",
+                    "gamma gradient",
+                    "beta gradient",
+                ];
+                for ((what, actual), expected) in names.iter().zip(&kernel).zip(&stock) {
+                    let allowed: Vec<f32> = expected
+                        .iter()
+                        .map(|e| (1.0 + e.abs()) / smallest_std / TOLERANCE * 2e-5)
+                        .collect();
+                    compare(what, actual, expected, Some(&allowed))?;
+                }
+                Ok(())
             })
             .unwrap_or_else(|err| panic!("{name}: {err}"));
     }

@@ -170,6 +170,29 @@ impl KerasNetConfig {
     }
 }
 
+/// `norm.forward(x)`, with the batch's statistics (a training step) taken
+/// by the kernels' batch norm when `kernels` is fast: the running statistics
+/// are updated exactly as Burn's layer updates them.
+fn normalize<const D: usize>(norm: &BatchNorm, x: Tensor<D>, kernels: Kernels) -> Tensor<D> {
+    if kernels == Kernels::Stock || !(x.device().is_autodiff() && norm.training.is_enabled()) {
+        return norm.forward(x);
+    }
+    let device = x.device();
+    let (out, mean, variance) =
+        kernels::batch_norm_train(x, norm.gamma.val(), norm.beta.val(), norm.epsilon);
+    let momentum = norm.momentum;
+    let update = |state: &RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let running = state.value_sync().to_device(&device);
+        let running = running
+            .mul_scalar(1.0 - momentum)
+            .add(batch.detach().mul_scalar(momentum));
+        state.update(running.detach());
+    };
+    update(&norm.running_mean, mean);
+    update(&norm.running_var, variance);
+    out
+}
+
 /// Which code computes each layer with `kernels` on a backend the kernels
 /// serve (flex, ndarray; every other backend runs Burn's own operations):
 /// one line per layer, as `trainer info --config` prints it. Follows
@@ -221,6 +244,9 @@ pub fn kernel_plan(rows: &[SummaryRow], input: Shape, kernels: Kernels) -> Vec<S
                 "burnist max-pool".to_owned()
             }
             (LayerConfig::AvgPool2d { .. }, Kernels::Fast) => "burnist average pool".to_owned(),
+            (LayerConfig::BatchNorm { .. }, Kernels::Fast) => {
+                "burnist batch norm (training steps)".to_owned()
+            }
             (LayerConfig::Dense { .. }, _) => "Burn's matmul".to_owned(),
             _ => "Burn's own operations".to_owned(),
         };
@@ -584,8 +610,12 @@ impl KerasNet {
                 (Layer::Flatten(_), Flow::Maps(x)) => Flow::Flat(x.flatten(1, 3)),
                 (Layer::Dropout(dropout), Flow::Maps(x)) => Flow::Maps(drop(dropout, x, key)),
                 (Layer::Dropout(dropout), Flow::Flat(x)) => Flow::Flat(drop(dropout, x, key)),
-                (Layer::BatchNorm(norm), Flow::Maps(x)) => Flow::Maps(norm.forward(x)),
-                (Layer::BatchNorm(norm), Flow::Flat(x)) => Flow::Flat(norm.forward(x)),
+                (Layer::BatchNorm(norm), Flow::Maps(x)) => {
+                    Flow::Maps(normalize(norm, x, self.kernels))
+                }
+                (Layer::BatchNorm(norm), Flow::Flat(x)) => {
+                    Flow::Flat(normalize(norm, x, self.kernels))
+                }
                 (Layer::Dense(dense), Flow::Flat(x)) => {
                     Flow::Flat(activate(dense.linear.forward(x), dense.activation))
                 }
@@ -629,8 +659,9 @@ impl KerasNet {
                 Layer::BatchNorm(norm) => LayerWeights::BatchNorm {
                     gamma: HostTensor::of(norm.gamma.val()),
                     beta: HostTensor::of(norm.beta.val()),
-                    mean: HostTensor::of(norm.running_mean.value()),
-                    variance: HostTensor::of(norm.running_var.value()),
+                    // Synced: this thread's last update included.
+                    mean: HostTensor::of(norm.running_mean.value_sync()),
+                    variance: HostTensor::of(norm.running_var.value_sync()),
                 },
                 Layer::MaxPool2d(_)
                 | Layer::AvgPool2d(_)

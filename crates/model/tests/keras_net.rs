@@ -224,6 +224,7 @@ backend_tests!(
     every_layer_type_builds_and_trains,
     relu_convolutions_fuse_with_their_pool,
     every_layer_type_computes_what_the_stock_layers_compute,
+    a_training_step_of_every_layer_type_is_the_stock_one,
 );
 
 /// A network of every layer type: Burn counts the parameters Keras's
@@ -284,6 +285,67 @@ fn every_layer_type_computes_what_the_stock_layers_compute(device: &Device) {
         .init(9, device)
         .unwrap();
     assert_fast_is_stock(net, device);
+}
+
+/// A training step through every layer type but dropout (batch norm with
+/// the batch's statistics): fast and stock agree on the logits, the
+/// gradients and, after the step, the moving statistics, each within 1e-4 of its size (the norm of the difference over the norm
+/// of the stock values: single gradients can be small sums of large terms,
+/// which the kernels add in other orders).
+fn a_training_step_of_every_layer_type_is_the_stock_one(device: &Device) {
+    let device = device.clone().autodiff();
+    let layers: Vec<LayerConfig> = every_layer()
+        .into_iter()
+        .filter(|layer| !matches!(layer, LayerConfig::Dropout { .. }))
+        .collect();
+    let images = Tensor::<4>::random(
+        [6, 1, 28, 28],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let step = |kernels| {
+        // A network of its own each: clones share their moving statistics.
+        let net = KerasNetConfig::new()
+            .with_layers(layers.clone())
+            .init(4, &device)
+            .unwrap()
+            .with_kernels(kernels);
+        let logits = net.forward(images.clone());
+        let grads = logits.clone().powf_scalar(2.0).sum().backward();
+        struct Gradients<'a>(&'a burn::tensor::Gradients, Vec<f32>);
+        impl burn::module::ModuleVisitor for Gradients<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                if let Some(grad) = param.val().grad(self.0) {
+                    self.1.extend(grad.into_data().try_to_vec::<f32>().unwrap());
+                }
+            }
+        }
+        let mut gradients = Gradients(&grads, Vec::new());
+        net.visit(&mut gradients);
+        let moving = net.weights().into_iter().flat_map(|layer| match layer {
+            model::LayerWeights::BatchNorm { mean, variance, .. } => {
+                [mean.values, variance.values].concat()
+            }
+            _ => Vec::new(),
+        });
+        let logits = logits.into_data().try_to_vec::<f32>().unwrap();
+        [logits, gradients.1, moving.collect()]
+    };
+    let (fast, stock) = (step(Kernels::Fast), step(Kernels::Stock));
+    for (what, (f, s)) in ["logits", "gradients", "moving statistics"]
+        .iter()
+        .zip(fast.iter().zip(&stock))
+    {
+        assert_eq!(f.len(), s.len(), "{what}");
+        let norm =
+            |values: &mut dyn Iterator<Item = f32>| values.map(|v| v * v).sum::<f32>().sqrt();
+        let difference = norm(&mut f.iter().zip(s).map(|(f, s)| f - s));
+        let size = norm(&mut s.iter().copied());
+        assert!(
+            difference <= 1e-4 * size,
+            "{what}: |fast - stock| {difference}, |stock| {size}"
+        );
+    }
 }
 
 /// `net`'s logits for random images, fast against stock.
