@@ -103,34 +103,18 @@ fn slices(c: &mut Criterion) {
     let b = vec![0.01; 8];
     let mut out = vec![0.0; 32 * 8 * 169];
     let mut positions = vec![0u32; out.len()];
-    group.bench_function("forward", |bench| {
-        bench.iter(|| conv2d_max_pool2d(&shape, [2, 2], &x, &w, &b, &mut out, Some(&mut positions)))
-    });
     let grad = vec![0.5; out.len()];
     let (mut dw, mut db) = (vec![0.0; 72], vec![0.0; 8]);
-    group.bench_function("backward", |bench| {
-        bench.iter(|| {
-            conv2d_max_pool2d_backward(
-                &shape,
-                [2, 2],
-                &x,
-                &w,
-                &grad,
-                &positions,
-                None,
-                &mut dw,
-                &mut db,
-            )
-        })
-    });
-    {
-        let _awake = kernels::PoolAwake::new();
-        group.bench_function("forward_awake", |bench| {
+    // Each pass alone, then with a helper thread kept awake (as in training).
+    for awake in [false, true] {
+        let _helper = awake.then(kernels::PoolAwake::new);
+        let suffix = if awake { "_awake" } else { "" };
+        group.bench_function(format!("forward{suffix}"), |bench| {
             bench.iter(|| {
                 conv2d_max_pool2d(&shape, [2, 2], &x, &w, &b, &mut out, Some(&mut positions))
             })
         });
-        group.bench_function("backward_awake", |bench| {
+        group.bench_function(format!("backward{suffix}"), |bench| {
             bench.iter(|| {
                 conv2d_max_pool2d_backward(
                     &shape,

@@ -212,7 +212,7 @@ mod tests {
 
     use super::*;
     use crate::fused::{conv2d_max_pool2d, conv2d_max_pool2d_backward};
-    use crate::shape::ConvShape;
+    use crate::shape::notebook;
 
     /// Which thread computed each of 8 chunks of `cost` multiply-adds.
     fn threads_of_chunks(cost: usize) -> Vec<ThreadId> {
@@ -255,16 +255,7 @@ mod tests {
 
     #[test]
     fn the_results_do_not_depend_on_the_helper() {
-        let shape = ConvShape {
-            batch: 32,
-            channels: 1,
-            height: 28,
-            width: 28,
-            filters: 8,
-            kernel: [3, 3],
-            padding: [0, 0],
-            stride: [1, 1],
-        };
+        let shape = notebook();
         let x: Vec<f32> = (0..32 * 784)
             .map(|i| ((i * 37 % 251) as f32).sin())
             .collect();

@@ -114,22 +114,24 @@ impl PoolShape {
     }
 }
 
+/// The notebook's convolution at its training batch of 32, for tests.
+#[cfg(test)]
+pub(crate) fn notebook() -> ConvShape {
+    ConvShape {
+        batch: 32,
+        channels: 1,
+        height: 28,
+        width: 28,
+        filters: 8,
+        kernel: [3, 3],
+        padding: [0, 0],
+        stride: [1, 1],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn notebook() -> ConvShape {
-        ConvShape {
-            batch: 32,
-            channels: 1,
-            height: 28,
-            width: 28,
-            filters: 8,
-            kernel: [3, 3],
-            padding: [0, 0],
-            stride: [1, 1],
-        }
-    }
 
     #[test]
     fn the_notebooks_convolution_makes_26x26_maps() {
