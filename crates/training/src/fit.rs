@@ -10,7 +10,7 @@ use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use burn::train::renderer::MetricsRenderer;
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 use data::{MnistBatcher, MnistDataset, MnistLoader};
-use model::{KerasNet, LayerWeights};
+use model::{KerasNet, Kernels, LayerWeights};
 
 use backend::SelectedBackend;
 use experiment::{ConfigError, Experiment};
@@ -69,6 +69,7 @@ pub fn fit(
     let settings = &experiment.file.training;
     let seed = experiment.file.seed;
     let device = backend.device.clone();
+    let fast_kernels = experiment.file.kernels.on(&device) == Kernels::Fast;
     let model = MnistClassifier {
         net: experiment
             .net
@@ -141,9 +142,10 @@ pub fn fit(
     if let Some(strategy) = &early_stopping {
         training = training.early_stopping(strategy.clone());
     }
-    // The steps' batches split over two cores (see `PoolAwake`) while the
-    // Learner runs; the worker sleeps again before anything else does.
-    let awake = kernels::PoolAwake::new();
+    // The kernels' batches split over two cores (see `PoolAwake`) while the
+    // Learner runs; other backends have threads of their own, which a helper
+    // kept awake would only slow down.
+    let awake = fast_kernels.then(kernels::PoolAwake::new);
     let result = training.launch(Learner::new(model, optimizer, scheduler));
     drop(awake);
 
