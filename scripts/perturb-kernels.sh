@@ -57,7 +57,7 @@ perturb crates/kernels/src/im2col.rs 's/                        \*t += v;/      
     "gemm input gradient: scaled by 0.99999"
 perturb crates/kernels/src/im2col.rs 's/        .map(crate::simd::sum)$/        .map(|row| crate::simd::sum(row) * 1.0001)/' \
     "gemm bias gradient: scaled by 1.0001"
-perturb crates/kernels/src/ops.rs 's/dw_share.copy_from_slice(B::values(dw).as_ref());/dw_share.copy_from_slice(B::values(dw).as_ref()); dw_share[0] *= 1.0001;/' \
+perturb crates/kernels/src/host.rs 's/dw_share.copy_from_slice(B::values(dw).as_ref());/dw_share.copy_from_slice(B::values(dw).as_ref()); dw_share[0] *= 1.0001;/' \
     "gemm weight gradient: one share scaled by 1.0001"
 perturb crates/kernels/src/im2col.rs 's/let wins = value > \*best || value.is_nan();/let wins = value >= *best || value.is_nan();/' \
     "gemm + max-pool: a tie goes to the later element"
