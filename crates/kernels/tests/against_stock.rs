@@ -568,7 +568,8 @@ fn the_path_follows_the_shape() {
     assert_eq!(ConvPath::choose(1, [3, 3], [1, 1]), ConvPath::Direct);
     assert_eq!(ConvPath::choose(32, [3, 3], [1, 1]), ConvPath::Gemm);
     assert_eq!(ConvPath::choose(1, [3, 3], [2, 2]), ConvPath::Gemm);
-    assert_eq!(ConvPath::choose(1, [5, 5], [1, 1]), ConvPath::Gemm);
+    assert_eq!(ConvPath::choose(1, [5, 5], [1, 1]), ConvPath::Direct);
+    assert_eq!(ConvPath::choose(6, [5, 5], [1, 1]), ConvPath::Gemm);
 }
 
 /// On flex the forward pass sums in the stock convolution's order, so even
