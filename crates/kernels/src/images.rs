@@ -58,17 +58,20 @@ impl PoolAwake {
     /// (one core, or a thread pool that could not start) the batches stay
     /// as they were.
     pub fn new() -> Self {
+        if rayon::current_num_threads() < 2 {
+            return Self { helper: None };
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .thread_name(|_| "kernels-helper".into())
             .build();
-        let helper = match pool {
-            Ok(pool) if rayon::current_num_threads() >= 2 => Arc::new(Helper {
-                pool,
-                stop: AtomicBool::new(false),
-            }),
-            _ => return Self { helper: None },
+        let Ok(pool) = pool else {
+            return Self { helper: None };
         };
+        let helper = Arc::new(Helper {
+            pool,
+            stop: AtomicBool::new(false),
+        });
         let spinning = helper.clone();
         helper.pool.spawn(move || {
             while !spinning.stop.load(Ordering::Acquire) {

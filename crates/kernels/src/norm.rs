@@ -7,7 +7,7 @@
 //! kernels.
 
 use crate::images::for_each_image;
-use crate::simd::{LANES, vectorized};
+use crate::simd::{LANES, sum, vectorized};
 
 /// The layout of a batch-normalised tensor: `[batch, channels, plane]`,
 /// `plane` the positions of one channel of one image (rows times columns of
@@ -77,7 +77,7 @@ pub fn batch_norm_train(
         #[inline(always)]
         || {
             for channel in 0..shape.channels {
-                let m = channel_sum(shape, x, channel, |v| v) / count;
+                let m = shape.planes(x, channel).map(sum).sum::<f32>() / count;
                 mean[channel] = m;
                 variance[channel] = channel_sum(shape, x, channel, |v| (v - m) * (v - m)) / count;
             }
@@ -125,9 +125,10 @@ pub fn batch_norm_train_backward(
         || {
             for channel in 0..shape.channels {
                 let (m, inv) = (mean[channel], inv_std[channel]);
-                let pairs = || shape.planes(grad, channel).zip(shape.planes(x, channel));
-                dbeta[channel] = pairs().map(|(g, _)| sum_of(g, g, |g, _| g)).sum();
-                dgamma[channel] = pairs()
+                dbeta[channel] = shape.planes(grad, channel).map(sum).sum();
+                dgamma[channel] = shape
+                    .planes(grad, channel)
+                    .zip(shape.planes(x, channel))
                     .map(|(g, x)| sum_of(g, x, |g, v| g * ((v - m) * inv)))
                     .sum();
             }

@@ -79,11 +79,10 @@ pub(crate) fn scatter(values: &[f32], positions: &[u32], target: &mut [f32]) {
 /// its values). Each output row first sums its window's input rows, a
 /// vector loop over whole rows, then each output the columns of its window.
 pub fn avg_pool2d(shape: &PoolShape, x: &[f32], out: &mut [f32]) {
-    let [_, cols] = shape.output();
+    let [rows, cols] = shape.output();
     let ([window_rows, window_cols], [row_stride, col_stride]) = (shape.window, shape.stride);
     let (width, in_plane) = (shape.width, shape.height * shape.width);
     let count = (window_rows * window_cols) as f32;
-    let [rows, _] = shape.output();
     for_each_image(out, rows * cols, in_plane, |plane, out| {
         vectorized(
             #[inline(always)]
